@@ -1,0 +1,86 @@
+# strata: a plain Makefile. `make run`, `make test`, `make asan`, `make bench`.
+# Every target first runs deps/install.sh, which installs only what is
+# missing (a no-op when everything is there).
+
+MALLOC ?= jemalloc
+BUILD  ?= build
+CC     ?= cc
+OPT    ?= -O2
+SAN    ?=
+
+CFLAGS_BASE := -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
+               -pthread -MMD -MP -D_GNU_SOURCE $(shell pkg-config --cflags libevent 2>/dev/null)
+LIBS := -levent -levent_pthreads -lxxhash -lm -pthread
+
+ifeq ($(MALLOC),jemalloc)
+  CFLAGS_BASE += -DUSE_JEMALLOC
+  LIBS += -ljemalloc
+endif
+ifeq ($(SAN),1)
+  CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+CFLAGS := $(CFLAGS_BASE) $(CFLAGS_EXTRA)
+
+SRC      := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/main.o
+SERVER   := $(BUILD)/strata-server
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+INT_SRC  := $(wildcard tests/integration/*.c)
+INT_OBJ  := $(INT_SRC:tests/integration/%.c=$(BUILD)/obj/integration/%.o)
+INT_BIN  := $(BUILD)/tests/integration
+
+.PHONY: all deps run test asan bench bench-quick clean tests-build
+all: deps $(SERVER)
+
+deps:
+	@./deps/install.sh
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/integration/%.o: tests/integration/%.c | $(BUILD)/obj/integration
+	$(CC) $(CFLAGS) -Isrc -c $< -o $@
+
+$(SERVER): $(OBJ) $(MAIN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@ln -sf $(abspath $@) strata-server 2>/dev/null || true
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(OBJ) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -Itests/unit $(LDFLAGS) -o $@ $< $(OBJ) $(LIBS)
+
+$(INT_BIN): $(INT_OBJ) | $(BUILD)/tests
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -pthread
+
+$(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/tests:
+	@mkdir -p $@
+
+tests-build: $(SERVER) $(UNIT_BIN) $(if $(INT_SRC),$(INT_BIN))
+
+run: deps $(SERVER)
+	./$(SERVER) conf/strata.conf
+
+test: deps
+	@$(MAKE) --no-print-directory tests-build
+	@BUILD=$(BUILD) ./tests/run-all.sh
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 MALLOC=libc OPT=-O1 tests-build
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 STRATA_SLOW=1 ./tests/run-all.sh
+
+bench: deps $(SERVER)
+	./bench/run.sh
+
+bench-quick: deps $(SERVER)
+	./bench/run.sh --quick
+
+clean:
+	rm -rf build build-asan strata-server
+
+-include $(OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(INT_OBJ:.o=.d)

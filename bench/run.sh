@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# strata vs redis-server, side by side, with redis-benchmark.
+#
+# Owns the processes: starts both servers on free loopback ports, runs
+# redis-benchmark against each in turn (strata, redis, strata, redis ... for
+# every row, so slow drift of a noisy machine hits both), measures memory per
+# key on fresh servers, and stops every server it started, by pid, on any
+# exit including Ctrl-C.  bench/bench.py turns the raw files into
+# bench/results/<stamp>.md, latest.md and the PNG charts.
+#
+# Usage: bench/run.sh [--quick] [--rounds N] [--scale F] [--no-memory]
+#                     [--no-throughput] [--placements "pinned unpinned"]
+# Env:   STRATA_SERVER (default build/strata-server), REDIS_SERVER,
+#        REDIS_BENCHMARK, REDIS_CLI, SERVER_CPU (1), BENCH_CPU (0),
+#        BENCH_TIMEOUT (seconds per redis-benchmark run).
+# See bench/README.md.
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+PY=${PYTHON:-python3}
+BENCHPY="$HERE/bench.py"
+
+STRATA=${STRATA_SERVER:-$ROOT/build/strata-server}
+REDIS=${REDIS_SERVER:-$(command -v redis-server || true)}
+RBENCH=${REDIS_BENCHMARK:-$(command -v redis-benchmark || true)}
+RCLI=${REDIS_CLI:-$(command -v redis-cli || true)}
+SERVER_CPU=${SERVER_CPU:-1}
+BENCH_CPU=${BENCH_CPU:-0}
+
+MODE=full
+ROUNDS=
+SCALE=1
+PLACEMENTS="pinned unpinned"
+DO_MEMORY=1
+DO_THROUGHPUT=1
+
+usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; }
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --quick) MODE=quick ;;
+        --rounds) ROUNDS=$2; shift ;;
+        --scale) SCALE=$2; shift ;;
+        --placements) PLACEMENTS=$2; shift ;;
+        --no-memory) DO_MEMORY=0 ;;
+        --no-throughput) DO_THROUGHPUT=0 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# ---------------------------------------------------------------- parameters
+CLIENTS=50
+KEYSPACE=1000000
+TESTS="ping_mbulk set get incr mset"
+PIPELINES="1 16"
+if [ "$MODE" = quick ]; then
+    : "${ROUNDS:=1}"
+    DSIZES="16"
+    MEM_KEYS=200000
+    MEM_VSIZES="16"
+    # ~1 s per run on a 2-core EPYC for redis 7.0 (P1 ~25-45k rps,
+    # P16 ~200-700k rps, MSET moves 10 keys per request).
+    N_P1=35000;  N_P1_MSET=25000
+    N_P16=500000; N_P16_MSET=60000
+    : "${BENCH_TIMEOUT:=60}"
+else
+    : "${ROUNDS:=3}"
+    DSIZES="16 256"
+    MEM_KEYS=1000000
+    MEM_VSIZES="16 100"
+    # ~3-5 s per run.
+    N_P1=150000;  N_P1_MSET=100000
+    N_P16=1500000; N_P16_MSET=250000
+    : "${BENCH_TIMEOUT:=180}"
+fi
+# -d only changes set/get/mset; ping_mbulk and incr run at the first size only.
+DSIZE_TESTS="set get mset"
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+[ -x "$STRATA" ] || die "no strata binary at $STRATA (run make, or set STRATA_SERVER)"
+[ -n "$REDIS" ] && [ -x "$REDIS" ] || die "redis-server not found (set REDIS_SERVER)"
+[ -n "$RBENCH" ] || die "redis-benchmark not found"
+[ -n "$RCLI" ] || die "redis-cli not found"
+STRATA=$(cd "$(dirname "$STRATA")" && pwd)/$(basename "$STRATA")
+command -v taskset >/dev/null || PLACEMENTS=${PLACEMENTS//pinned/}
+NPROC=$(nproc)
+if [ "$NPROC" -lt 2 ]; then
+    echo "run.sh: 1 CPU, skipping the pinned placement" >&2
+    PLACEMENTS=$(echo "$PLACEMENTS" | tr ' ' '\n' | grep -vx pinned | tr '\n' ' ')
+fi
+
+# ---------------------------------------------------------------- output
+STAMP=$(date +%Y-%m-%d-%H%M)
+RESULTS="$HERE/results"
+base=$STAMP; i=2
+while [ -e "$RESULTS/raw/$STAMP" ] || [ -e "$RESULTS/$STAMP.md" ]; do
+    STAMP="$base-$i"; i=$((i + 1))
+done
+RAW="$RESULTS/raw/$STAMP"
+mkdir -p "$RAW"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
+META="$RAW/meta.txt"
+CMDS="$RAW/commands.txt"
+: >"$CMDS"
+printf 'placement\tpipeline\tdsize\ttest\tserver\tround\tn\tcsvfile\n' >"$RAW/manifest.tsv"
+
+meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
+logcmd() { printf '%q ' "$@" | sed 's/ $//' >>"$CMDS"; echo >>"$CMDS"; }
+
+# ---------------------------------------------------------------- processes
+SERVER_PIDS=()
+
+stop_pid() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    echo "run.sh: pid $pid ignored SIGTERM, sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$? pid
+    trap - EXIT INT TERM
+    for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
+
+freeport() { "$PY" "$BENCHPY" freeport; }
+
+# start_server NAME BIN IOTHREADS PINNED(0|1) -> sets SRV_PID, SRV_PORT
+start_server() {
+    local name=$1 bin=$2 iot=$3 pin=$4 port log i
+    local -a cmd=()
+    port=$(freeport)
+    [ "$pin" = 1 ] && cmd=(taskset -c "$SERVER_CPU")
+    cmd+=("$bin" --port "$port" --save '' --appendonly no --io-threads "$iot")
+    log="$WORK/$name-$port.log"
+    logcmd "${cmd[@]}"
+    # cwd is the scratch dir so any file a server writes lands there.
+    (cd "$WORK" && exec "${cmd[@]}") >"$log" 2>&1 &
+    SRV_PID=$!
+    SRV_PORT=$port
+    SERVER_PIDS+=("$SRV_PID")
+    meta "${name}_$port""_port" "$port"
+    for i in $(seq 1 100); do
+        if ! kill -0 "$SRV_PID" 2>/dev/null; then
+            tail -20 "$log" >&2
+            die "$name exited at startup (cmd: ${cmd[*]})"
+        fi
+        if [ "$("$RCLI" -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then
+            [ "$name" = strata ] && strata_version_from_info "$port"
+            return 0
+        fi
+        sleep 0.1
+    done
+    tail -20 "$log" >&2
+    die "$name did not answer PING on port $port within 10 s"
+}
+
+stop_server() {
+    local pid=$1 keep=() p
+    stop_pid "$pid"
+    for p in "${SERVER_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+    SERVER_PIDS=("${keep[@]+"${keep[@]}"}")
+}
+
+cli() { local port=$1; shift; "$RCLI" -h 127.0.0.1 -p "$port" "$@"; }
+
+# ---------------------------------------------------------------- metadata
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+strata_version() {
+    # A binary that does not know --version would start serving instead, so
+    # give it a free port, no persistence and the scratch dir, and only trust
+    # a quick clean exit.
+    local v fp
+    fp=$(freeport)
+    v=$(cd "$WORK" && timeout 3 "$STRATA" --version --port "$fp" --save '' \
+        --appendonly no 2>/dev/null | head -1) || v=
+    echo "${v:-unknown}"
+}
+# Called once strata is up, if --version told us nothing.
+strata_version_from_info() {
+    local port=$1 f="$RAW/strata-info-server.txt" v
+    [ "${SV%% *}" = unknown ] || return 0
+    cli "$port" info server >"$f" 2>&1 || true
+    v=$("$PY" "$BENCHPY" info-field "$f" strata_version redis_version) || v=
+    SV="${v:-unknown} (from INFO server)"
+}
+meta stamp "$STAMP"
+meta date "$(date '+%Y-%m-%d %H:%M %Z')"
+meta mode "$MODE"
+meta rounds "$ROUNDS"
+meta scale "$SCALE"
+meta nproc "$NPROC"
+meta cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+meta kernel "$(uname -r)"
+meta load_start "$(loadavg)"
+meta strata_bin "$STRATA"
+meta redis_bin "$REDIS"
+meta redis_version "$("$REDIS" --version)"
+meta bench_version "$("$RBENCH" --version)"
+SV=$(strata_version)
+
+echo "bench: mode=$MODE rounds=$ROUNDS placements=[$PLACEMENTS] raw=$RAW" >&2
+START_TS=$(date +%s)
+
+# ---------------------------------------------------------------- memory
+# used_memory / RSS per key on a fresh server; no pinning, one I/O thread.
+mem_one() {
+    local name=$1 bin=$2 vsize=$3 resp=$4 pid port tag ub rb ua ra db out
+    start_server "$name" "$bin" 1 0
+    pid=$SRV_PID; port=$SRV_PORT
+    tag="mem-$name-v$vsize"
+    sleep 0.5
+    logcmd "$RCLI" -h 127.0.0.1 -p "$port" info memory
+    cli "$port" info memory >"$RAW/$tag-before.txt" || true
+    echo "$(printf '%q' "$RCLI") -h 127.0.0.1 -p $port --pipe < $(basename "$resp")" >>"$CMDS"
+    out=$(cli "$port" --pipe <"$resp" 2>&1) || true
+    echo "$out" >"$RAW/$tag-pipe.txt"
+    echo "$out" | grep -q 'errors: 0,' || echo "run.sh: $tag: --pipe reported: $(echo "$out" | tail -1)" >&2
+    sleep 1   # let background frees/purges settle before reading RSS
+    cli "$port" info memory >"$RAW/$tag-after.txt" || true
+    db=$(cli "$port" dbsize 2>/dev/null || echo '?')
+    ub=$("$PY" "$BENCHPY" info-field "$RAW/$tag-before.txt" used_memory || true)
+    rb=$("$PY" "$BENCHPY" info-field "$RAW/$tag-before.txt" used_memory_rss || true)
+    ua=$("$PY" "$BENCHPY" info-field "$RAW/$tag-after.txt" used_memory || true)
+    ra=$("$PY" "$BENCHPY" info-field "$RAW/$tag-after.txt" used_memory_rss || true)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$vsize" "$MEM_KEYS" \
+        "$ub" "$rb" "$ua" "$ra" "$db" >>"$RAW/memory.tsv"
+    echo "bench: memory $name v$vsize: used $ub -> $ua, rss $rb -> $ra, dbsize $db" >&2
+    stop_server "$pid"
+}
+
+if [ "$DO_MEMORY" = 1 ]; then
+    printf 'server\tvsize\tnkeys\tused_before\trss_before\tused_after\trss_after\tdbsize\n' >"$RAW/memory.tsv"
+    for vs in $MEM_VSIZES; do
+        resp="$WORK/load-$MEM_KEYS-v$vs.resp"
+        logcmd "$PY" bench/bench.py gen-resp --n "$MEM_KEYS" --vsize "$vs" --out "$(basename "$resp")"
+        "$PY" "$BENCHPY" gen-resp --n "$MEM_KEYS" --vsize "$vs" --out "$resp"
+        mem_one strata "$STRATA" "$vs" "$resp"
+        mem_one redis "$REDIS" "$vs" "$resp"
+        rm -f "$resp"
+    done
+fi
+
+# ---------------------------------------------------------------- throughput
+nreq() {  # nreq PIPELINE TEST -> -n, scaled by --scale
+    local n
+    case "$1:$2" in
+        1:mset) n=$N_P1_MSET ;;   1:*) n=$N_P1 ;;
+        16:mset) n=$N_P16_MSET ;; *) n=$N_P16 ;;
+    esac
+    awk -v n="$n" -v s="$SCALE" 'BEGIN { n = int(n * s); print (n < 1000 ? 1000 : n) }'
+}
+
+# bench_one PLACEMENT SERVER PORT PIPELINE DSIZE TEST ROUND
+bench_one() {
+    local pl=$1 srv=$2 port=$3 p=$4 d=$5 t=$6 r=$7 n f
+    local -a cmd=()
+    n=$(nreq "$p" "$t")
+    f="$pl-P$p-d$d-$t-$srv-r$r.csv"
+    if [ "$pl" = pinned ]; then
+        cmd=(taskset -c "$BENCH_CPU" "$RBENCH")
+    else
+        cmd=("$RBENCH" --threads 2)
+    fi
+    cmd+=(-h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE"
+          -d "$d" -P "$p" -t "$t" --csv)
+    logcmd "${cmd[@]}"
+    if ! timeout "$BENCH_TIMEOUT" "${cmd[@]}" >"$RAW/$f" 2>"$RAW/${f%.csv}.err"; then
+        echo "run.sh: $f failed or timed out (see ${f%.csv}.err)" >&2
+        # The server may be wedged; a dead one fails the next PING check.
+    fi
+    [ -s "$RAW/${f%.csv}.err" ] || rm -f "$RAW/${f%.csv}.err"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pl" "$p" "$d" "$t" "$srv" "$r" \
+        "$n" "$f" >>"$RAW/manifest.tsv"
+    printf '  %-8s P%-2s d%-3s %-10s %-6s r%s %s\n' "$pl" "$p" "$d" "$t" "$srv" "$r" \
+        "$(grep -v '^"test"' "$RAW/$f" | cut -d, -f2 | tr -d '"' | head -1)" >&2
+}
+
+if [ "$DO_THROUGHPUT" = 1 ]; then
+    for pl in $PLACEMENTS; do
+        if [ "$pl" = pinned ]; then iot=1; pin=1; else iot=2; pin=0; fi
+        start_server strata "$STRATA" "$iot" "$pin"; spid=$SRV_PID; sport=$SRV_PORT
+        start_server redis "$REDIS" "$iot" "$pin"; rpid=$SRV_PID; rport=$SRV_PORT
+        for r in $(seq 1 "$ROUNDS"); do
+            for p in $PIPELINES; do
+                first=1
+                for d in $DSIZES; do
+                    for t in $TESTS; do
+                        if [ $first = 0 ] && [[ " $DSIZE_TESTS " != *" $t "* ]]; then
+                            continue
+                        fi
+                        bench_one "$pl" strata "$sport" "$p" "$d" "$t" "$r"
+                        bench_one "$pl" redis "$rport" "$p" "$d" "$t" "$r"
+                    done
+                    first=0
+                done
+            done
+        done
+        stop_server "$spid"
+        stop_server "$rpid"
+    done
+fi
+
+if [ "$(basename "$(readlink -f "$STRATA")")" = "$(basename "$(readlink -f "$REDIS")")" ]; then
+    SV="$SV (A/A validation run: the strata column is redis-server too)"
+fi
+meta strata_version "$SV"
+meta load_end "$(loadavg)"
+meta elapsed_s "$(( $(date +%s) - START_TS ))"
+
+# ---------------------------------------------------------------- report
+"$PY" "$BENCHPY" report --raw "$RAW" --out "$RESULTS/$STAMP.md"
+cp "$RESULTS/$STAMP.md" "$RESULTS/latest.md"
+echo "bench: wrote $RESULTS/$STAMP.md (and latest.md) in $(( $(date +%s) - START_TS )) s" >&2

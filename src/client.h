@@ -1,0 +1,118 @@
+/* client.h: one connection's session state and its reply builder.
+ *
+ * A client belongs to exactly one reactor thread for its whole life; only
+ * that thread touches it (CLIENT KILL/LIST from other threads go through the
+ * registry in networking.c under its lock). Command handlers receive the
+ * client, read c->argv, and append their reply with the reply_* functions;
+ * they never see the socket.
+ *
+ * The reply_* functions encode for the client's protocol (c->resp 2 or 3)
+ * and append to the output buffer, which networking.c writes once per read
+ * batch. They never fail (out of memory aborts, as in Redis).
+ */
+#ifndef STRATA_CLIENT_H
+#define STRATA_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "resp.h"
+
+struct worker;
+struct command;
+
+typedef struct client {
+    uint64_t id;
+    int fd;
+    struct worker *w;          /* owning reactor thread */
+    struct event *rev, *wev;   /* libevent read/write events */
+
+    /* session */
+    int db;
+    int resp;                  /* 2 or 3 */
+    bool authenticated;
+    char *name;                /* CLIENT SETNAME, malloc'd or NULL */
+    char *lib_name, *lib_ver;  /* CLIENT SETINFO */
+    int reply_mode;            /* CLIENT REPLY: 0 on, 1 off, 2 skip next */
+    bool no_evict;
+    unsigned flags;            /* CLIENT_* below */
+    _Atomic int kill_requested; /* set by CLIENT KILL from any thread */
+
+    /* current command: argv points into the query buffer */
+    int argc;
+    resp_arg *argv;
+    const struct command *cmd, *lastcmd;
+
+    /* input */
+    char *qbuf;
+    size_t qlen, qcap, qpos;   /* bytes held, capacity, parse position */
+    resp_parser parser;
+    size_t qbuf_peak;
+
+    /* output */
+    char *obuf;
+    size_t olen, ocap, osent;
+    int64_t obuf_soft_since_ms;
+
+    /* bookkeeping for CLIENT LIST/INFO and timeout */
+    char addr[64], laddr[64];
+    int64_t ctime_ms, last_interaction_ms;
+    uint64_t tot_cmds;
+    int64_t cmd_now_ms;        /* "now" for the running command */
+    struct client *reg_prev, *reg_next; /* registry links (networking.c) */
+} client;
+
+#define CLIENT_CLOSE_AFTER_REPLY 0x1   /* QUIT, protocol error */
+#define CLIENT_CLOSE_ASAP        0x2   /* CLIENT KILL, output limit */
+#define CLIENT_UNIX_SOCKET       0x4
+
+/* Raw append (already-encoded protocol bytes). */
+void reply_raw(client *c, const char *p, size_t n);
+
+void reply_ok(client *c);
+void reply_simple(client *c, const char *s);              /* +s */
+void reply_error(client *c, const char *msg);             /* msg without "-"; "ERR " added when it has no code */
+void reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_int(client *c, long long v);
+void reply_bulk(client *c, const char *p, size_t n);
+void reply_bulk_cstr(client *c, const char *s);
+void reply_bulk_ll(client *c, long long v);
+void reply_null(client *c);                               /* $-1 or _ */
+void reply_null_array(client *c);                         /* *-1 or _ */
+void reply_array(client *c, long n);
+void reply_map(client *c, long n);                        /* RESP2: array of 2n */
+void reply_set(client *c, long n);                        /* RESP2: array */
+void reply_double(client *c, double d);                   /* RESP2: bulk */
+void reply_bool(client *c, bool b);                       /* RESP2: :1/:0 */
+void reply_verbatim(client *c, const char *p, size_t n, const char *ext); /* RESP2: bulk */
+/* A RESP3-encoded blob (from commands.def), converted for RESP2 clients. */
+void reply_resp3_blob(client *c, const char *p, size_t n);
+
+/* Deferred lengths, for replies whose element count is known only after
+ * emitting them (SCAN, KEYS, COMMAND). */
+size_t reply_defer_len(client *c);
+void reply_set_deferred_array(client *c, size_t handle, long n);
+void reply_set_deferred_map(client *c, size_t handle, long n);
+
+/* Shared error texts (exactly Redis's). */
+#define ERR_SYNTAX      "ERR syntax error"
+#define ERR_NOT_INT     "ERR value is not an integer or out of range"
+#define ERR_NOT_FLOAT   "ERR value is not a valid float"
+#define ERR_WRONGTYPE   "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define ERR_NO_SUCH_KEY "ERR no such key"
+#define ERR_DB_RANGE    "ERR DB index is out of range"
+#define ERR_OVERFLOW    "ERR increment or decrement would overflow"
+
+/* Argument helpers: parse argv[i] as Redis does (strict: no spaces, no
+ * leading '+', no leading zeros except "0"); on failure they reply the
+ * given error (or ERR_NOT_INT / ERR_NOT_FLOAT when msg is NULL) and return
+ * false. */
+bool arg_ll(client *c, int i, long long *out, const char *msg);
+bool arg_ld(client *c, int i, long double *out, const char *msg);
+bool arg_is(const client *c, int i, const char *word);   /* case-insensitive */
+
+/* The current database number, clamped; and "now" for this command. All
+ * time checks of one command use the same instant, as Redis does. */
+int64_t client_now_ms(const client *c);
+
+#endif

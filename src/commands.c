@@ -1,0 +1,155 @@
+/* commands.c: the command table (rows from commands.def), name lookup, the
+ * checks every command passes before its handler runs (unknown command,
+ * unknown subcommand, arity, authentication), and the call itself.
+ * Error texts are Redis 7.0's, argument for argument. */
+#include "commands.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "config.h"
+#include "server.h"
+#include "util.h"
+
+#define NULLPROC NULL
+static command table[] = {
+#define CMD(n, p, a, fl, f, l, s, acl, proc, tips, ks, docs) \
+    {n, p, a, fl, f, l, s, acl, proc, tips, sizeof(tips) - 1, ks, sizeof(ks) - 1, docs, \
+     sizeof(docs) - 1, NULL, NULL, 0, 0, 0, 0, 0},
+#include "commands.def"
+#undef CMD
+};
+#undef NULLPROC
+
+#define NCMDS ((int)(sizeof(table) / sizeof(table[0])))
+#define LOOKUP_SIZE 256   /* power of two, > 2x the top-level commands */
+
+static const command *top[NCMDS];
+static int ntop;
+static const command *lookup_tab[LOOKUP_SIZE];
+
+static uint32_t name_hash(const char *s, size_t len) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)tolower((unsigned char)s[i])) * 16777619u;
+    return h;
+}
+
+void commands_setup(void) {
+    ntop = 0;
+    for (int i = 0; i < NCMDS; i++) {
+        command *c = &table[i];
+        if (c->parent_name[0]) continue;
+        top[ntop++] = c;
+        uint32_t h = name_hash(c->name, strlen(c->name)) & (LOOKUP_SIZE - 1);
+        while (lookup_tab[h]) h = (h + 1) & (LOOKUP_SIZE - 1);
+        lookup_tab[h] = c;
+    }
+    for (int i = 0; i < NCMDS; i++) {
+        command *c = &table[i];
+        if (!c->parent_name[0]) continue;
+        command *p = (command *)command_lookup(c->parent_name, strlen(c->parent_name));
+        c->parent = p;
+        p->subs = xrealloc(p->subs, sizeof(command *) * (size_t)(p->nsubs + 1));
+        p->subs[p->nsubs++] = c;
+    }
+}
+
+void commands_teardown(void) {
+    for (int i = 0; i < NCMDS; i++) {
+        free(table[i].subs);
+        table[i].subs = NULL;
+        table[i].nsubs = 0;
+    }
+    memset(lookup_tab, 0, sizeof(lookup_tab));
+}
+
+const command *command_lookup(const char *name, size_t len) {
+    uint32_t h = name_hash(name, len) & (LOOKUP_SIZE - 1);
+    for (const command *c; (c = lookup_tab[h]) != NULL; h = (h + 1) & (LOOKUP_SIZE - 1))
+        if (strlen(c->name) == len && strncasecmp(c->name, name, len) == 0) return c;
+    return NULL;
+}
+
+static const command *sub_lookup(const command *p, const char *name, size_t len) {
+    size_t plen = strlen(p->name);
+    for (int i = 0; i < p->nsubs; i++) {
+        const char *sn = p->subs[i]->name + plen + 1;
+        if (strlen(sn) == len && strncasecmp(sn, name, len) == 0) return p->subs[i];
+    }
+    return NULL;
+}
+
+const char *command_fullname(const command *cmd) { return cmd->name; }
+
+const command *command_resolve(client *c) {
+    const command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
+    if (cmd && cmd->nsubs && c->argc >= 2) {
+        const command *sub = sub_lookup(cmd, c->argv[1].ptr, c->argv[1].len);
+        if (!sub) {
+            char upper[64];
+            size_t n = strlen(cmd->name);
+            for (size_t i = 0; i <= n && i < sizeof(upper); i++)
+                upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+            reply_errorf(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1].ptr, upper);
+            return NULL;
+        }
+        cmd = sub;
+    }
+    if (!cmd) {
+        char args[512];
+        size_t used = 0;
+        args[0] = '\0';
+        for (int i = 1; i < c->argc && used < 128; i++) {
+            int w = snprintf(args + used, sizeof(args) - used, "'%.*s' ",
+                             (int)(128 - used), c->argv[i].ptr);
+            if (w > 0) used += (size_t)w;
+            if (used >= sizeof(args)) used = sizeof(args) - 1;
+        }
+        reply_errorf(c, "ERR unknown command '%.128s', with args beginning with: %s",
+                     c->argv[0].ptr, args);
+        return NULL;
+    }
+    if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) {
+        reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return NULL;
+    }
+    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
+        reply_error(c, "NOAUTH Authentication required.");
+        return NULL;
+    }
+    return cmd;
+}
+
+void command_call(client *c) {
+    const command *cmd = command_resolve(c);
+    if (!cmd) {
+        c->lastcmd = NULL;
+        return;
+    }
+    c->cmd = cmd;
+    c->cmd_now_ms = util_ms();
+    if (c->reply_mode == 2) c->reply_mode = 3;   /* CLIENT REPLY SKIP: this one */
+    cmd->proc(c);
+    if (c->reply_mode == 3) c->reply_mode = 0;
+    c->lastcmd = cmd;
+    c->tot_cmds++;
+}
+
+int command_count(void) { return ntop; }
+const command *command_at(int i) { return top[i]; }
+
+int command_get_keys(const command *cmd, int argc, int *idx, int max) {
+    if (cmd->first_key <= 0) return 0;
+    int last = cmd->last_key;
+    if (last < 0) last = argc + last;
+    if (last >= argc) return -1;
+    int n = 0;
+    for (int i = cmd->first_key; i <= last && n < max; i += cmd->key_step ? cmd->key_step : 1)
+        idx[n++] = i;
+    /* MSET-style commands must have whole key/value groups. */
+    if (cmd->key_step > 1 && cmd->last_key < 0 && (argc - cmd->first_key) % cmd->key_step)
+        return -1;
+    return n;
+}

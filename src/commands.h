@@ -1,0 +1,79 @@
+/* commands.h: the one command table (generated into commands.def from the
+ * Redis 7.0 reference; see tools/gen_commands.py) and the dispatcher.
+ *
+ * Arity checks, COMMAND INFO/DOCS/COUNT/LIST/GETKEYS and (later) cluster
+ * slot checks and replication read this table; nothing keeps a second list.
+ * Container commands (CONFIG, CLIENT, OBJECT, COMMAND) hold their
+ * subcommands; "config|get" is the full name of a subcommand.
+ */
+#ifndef STRATA_COMMANDS_H
+#define STRATA_COMMANDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "client.h"
+
+enum {
+    CMD_WRITE = 1 << 0, CMD_READONLY = 1 << 1, CMD_DENYOOM = 1 << 2,
+    CMD_ADMIN = 1 << 3, CMD_PUBSUB = 1 << 4, CMD_NOSCRIPT = 1 << 5,
+    CMD_BLOCKING = 1 << 6, CMD_LOADING = 1 << 7, CMD_STALE = 1 << 8,
+    CMD_SKIP_MONITOR = 1 << 9, CMD_SKIP_SLOWLOG = 1 << 10, CMD_ASKING = 1 << 11,
+    CMD_FAST = 1 << 12, CMD_NO_AUTH = 1 << 13, CMD_MAY_REPLICATE = 1 << 14,
+    CMD_NO_MANDATORY_KEYS = 1 << 15, CMD_NO_MULTI = 1 << 16,
+    CMD_MOVABLE_KEYS = 1 << 17, CMD_ALLOW_BUSY = 1 << 18,
+};
+
+typedef void command_proc(client *c);
+
+typedef struct command {
+    const char *name;          /* lower case; "config|get" for subcommands */
+    const char *parent_name;   /* "" for top level */
+    int arity;                 /* >0 exact argc, <0 at least -arity */
+    uint32_t flags;
+    int first_key, last_key, key_step;
+    const char *acl_categories;     /* "@read @string @fast" */
+    command_proc *proc;             /* NULL for a pure container */
+    const char *tips; size_t tips_len;           /* RESP3 blob */
+    const char *key_specs; size_t key_specs_len; /* RESP3 blob */
+    const char *docs; size_t docs_len;           /* RESP3 blob */
+    /* filled at setup */
+    const struct command *parent;
+    const struct command **subs;
+    int nsubs;
+    uint64_t calls, usec, rejected_calls, failed_calls;  /* INFO commandstats */
+} command;
+
+void commands_setup(void);
+void commands_teardown(void);
+
+/* Look up a top-level command by name (case-insensitive). */
+const command *command_lookup(const char *name, size_t len);
+/* Resolve argv to the command to run: a subcommand for containers. Sends
+ * the unknown-command / unknown-subcommand / arity error itself and
+ * returns NULL when the command cannot run. */
+const command *command_resolve(client *c);
+
+/* Run the command in c->argv (called by networking.c per parsed command). */
+void command_call(client *c);
+
+/* Iterate over every top-level command (for COMMAND, COMMAND LIST...). */
+int command_count(void);
+const command *command_at(int i);
+
+/* Key positions per the legacy first/last/step fields (COMMAND GETKEYS and
+ * later the cluster slot check). Fills idx (capacity max), returns count or
+ * -1 if argv is malformed for the command. */
+int command_get_keys(const command *cmd, int argc, int *idx, int max);
+
+/* Full name for errors: "get", "config|get". */
+const char *command_fullname(const command *cmd);
+
+/* Handlers, one per table row (defined in the cmd_*.c files). */
+#define CMD(name, parent, arity, flags, f, l, s, acl, proc, tips, ks, docs) \
+    command_proc proc;
+/* Containers without a handler of their own are named NULLPROC in the table;
+ * declaring that name is harmless and commands.c maps it to NULL. */
+#include "commands.def"
+#undef CMD
+
+#endif

@@ -1,0 +1,157 @@
+/* keyspace.h: the sharded in-memory keyspace.
+ *
+ * The keyspace is split into S shards (S a power of two, `keyspace-shards`).
+ * A key's 64-bit hash (XXH3, computed once per key per command) picks the
+ * shard from its low bits and the bucket from its high bits. Each shard owns
+ * one hash table per database, guarded by the shard's mutex, with
+ * incremental rehashing, so no operation ever stops the world to resize.
+ *
+ * Locking contract (docs/threads.md):
+ *  - Functions named do_ks_* require the caller to hold the lock of the
+ *    key's shard (via ks_lock_key or a ks_lockset).
+ *  - Multi-key commands build a ks_lockset over all their keys and lock it
+ *    once; shards are locked in ascending index so two commands never
+ *    deadlock. ks_lockset_all locks every shard (SWAPDB, FLUSHALL, KEYS).
+ *  - Entry pointers and value pointers returned by do_ks_* are valid only
+ *    until the lock is released or the entry is modified/deleted.
+ *
+ * Expiry: absolute unix time in ms, -1 for none. do_ks_find never returns an
+ * expired entry: it deletes it (lazy expiry). ks_active_expire() reclaims
+ * keys nobody reads again.
+ */
+#ifndef STRATA_KEYSPACE_H
+#define STRATA_KEYSPACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KS_MAX_SHARDS 4096
+#define KS_NO_EXPIRE  (-1LL)
+
+/* Value types. Only strings exist today; the field is there for lists etc. */
+enum ks_type { KS_STRING = 0 };
+
+/* How OBJECT ENCODING reports a string: derived from the bytes, except that
+ * APPEND/SETRANGE mark a value "raw" as Redis does. */
+enum ks_encoding { KS_ENC_INT, KS_ENC_EMBSTR, KS_ENC_RAW };
+
+typedef struct ks_entry ks_entry;
+
+/* A key as commands see it: bytes plus its hash, computed once. */
+typedef struct ks_key {
+    const char *ptr;
+    size_t len;
+    uint64_t hash;
+} ks_key;
+
+/* The set of shard locks a command holds. */
+typedef struct ks_lockset {
+    uint64_t bits[KS_MAX_SHARDS / 64];
+    bool all;
+} ks_lockset;
+
+/* setup/teardown: shards and databases come from the config at start. */
+void ks_setup(unsigned nshards, int ndbs);
+void ks_teardown(void);
+unsigned ks_nshards(void);
+int ks_ndbs(void);
+
+ks_key ks_key_make(const char *ptr, size_t len);
+unsigned ks_shard_of(const ks_key *k);
+
+/* Single-key locking: the fast path for GET/SET and friends. */
+void ks_lock_key(const ks_key *k);
+void ks_unlock_key(const ks_key *k);
+
+/* Multi-key locking: add keys, then lock; unlock releases all. */
+void ks_lockset_init(ks_lockset *ls);
+void ks_lockset_add(ks_lockset *ls, const ks_key *k);
+void ks_lockset_all(ks_lockset *ls);
+void ks_lockset_lock(ks_lockset *ls);
+void ks_lockset_unlock(ks_lockset *ls);
+
+/* Lookup. Deletes and returns NULL if the entry expired before `now_ms`.
+ * Does not update the access clock; callers that "read" call
+ * ks_entry_touch (commands like TYPE/TTL/OBJECT IDLETIME do not). */
+ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms);
+
+/* Insert or replace the value. expire_ms: absolute ms or KS_NO_EXPIRE.
+ * With KS_KEEPTTL the existing expiry (if any) is kept and expire_ms is
+ * ignored. Returns the entry (valid under the lock). Never fails: out of
+ * memory aborts, as Redis does. */
+#define KS_KEEPTTL 0x1
+#define KS_RAW     0x2   /* mark the value as mutated in place (encoding raw) */
+ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
+                    int64_t expire_ms, unsigned flags);
+
+/* Resize the value of an existing entry to newlen bytes (content up to
+ * min(old,new) preserved, growth zero-filled) and return a pointer to the
+ * writable value bytes. Used by APPEND and SETRANGE to avoid copies; marks
+ * the encoding raw. */
+char *do_ks_resize(int db, const ks_key *k, size_t newlen);
+
+/* Delete; returns true if a live key was removed. */
+bool do_ks_delete(int db, const ks_key *k, int64_t now_ms);
+
+/* Set or clear (KS_NO_EXPIRE) the expiry of an existing entry. Returns false
+ * if the key does not exist. Does not check for an expiry in the past;
+ * callers delete in that case, as Redis does. */
+bool do_ks_set_expire(int db, const ks_key *k, int64_t expire_ms);
+
+/* Entry accessors (entry valid under the lock). */
+const char *ks_entry_key(const ks_entry *e, size_t *len);
+const char *ks_entry_val(const ks_entry *e, size_t *len);
+int64_t ks_entry_expire(const ks_entry *e);           /* KS_NO_EXPIRE if none */
+enum ks_type ks_entry_type(const ks_entry *e);
+enum ks_encoding ks_entry_encoding(const ks_entry *e);
+void ks_entry_touch(ks_entry *e);                      /* reset idle time, bump LFU */
+uint32_t ks_entry_idle_seconds(const ks_entry *e);
+uint8_t ks_entry_lfu(const ks_entry *e);               /* decayed LFU counter */
+
+/* Key counts. Lock-free reads of per-table counters: exact when no write is
+ * in flight, which is what DBSIZE in Redis gives a client too. */
+uint64_t ks_dbsize(int db);
+uint64_t ks_expires_count(int db);
+
+/* Whole-keyspace operations. Each locks what it needs itself. */
+void ks_flushdb(int db);               /* frees synchronously */
+void ks_flushall(void);
+void ks_swapdb(int a, int b);
+
+/* Move `k` from db `src` to db `dst` keeping value and TTL. Caller holds the
+ * key's shard lock (both dbs live in the same shard). Returns 0 on success,
+ * -1 if absent in src, -2 if present in dst. */
+int do_ks_move(int src, int dst, const ks_key *k, int64_t now_ms);
+
+/* SCAN: visits every key present for the whole scan at least once. The
+ * cursor encodes shard and bucket position; 0 starts and ends a scan. The
+ * callback runs under the shard lock and must not touch the keyspace.
+ * Visits at least `count` buckets-worth of work; returns the next cursor. */
+typedef void ks_scan_fn(void *priv, const ks_entry *e);
+uint64_t ks_scan(int db, uint64_t cursor, unsigned long count, int64_t now_ms,
+                 ks_scan_fn *fn, void *priv);
+
+/* A uniformly-ish random live key copied into buf (allocated with malloc,
+ * caller frees); returns false if the db is empty. */
+bool ks_random_key(int db, int64_t now_ms, char **buf, size_t *len);
+
+/* Active expiry: sweep the shards [first, first+step, ...] for expired keys
+ * for at most `budget_us` microseconds. Returns the number of keys removed. */
+uint64_t ks_active_expire(unsigned first, unsigned step, int64_t now_ms,
+                          uint64_t budget_us);
+
+/* Background rehash work for idle shards: a few buckets per call. */
+void ks_rehash_step(unsigned first, unsigned step);
+
+/* Counters for INFO (aggregated, relaxed atomics). */
+uint64_t ks_stat_expired(void);
+uint64_t ks_stat_hits(void);
+uint64_t ks_stat_misses(void);
+void ks_stat_hit(bool hit);            /* called by read commands */
+void ks_stat_reset(void);
+
+/* Coarse clock in seconds for LRU/idle time, advanced by the server cron. */
+void ks_clock_update(int64_t now_ms);
+
+#endif

@@ -1,0 +1,294 @@
+/* util.c: clocks, Redis-exact number parsing and formatting, glob matching
+ * and allocation wrappers. The number rules matter: clients see them in
+ * error replies ("value is not an integer or out of range") and in the text
+ * of INCRBYFLOAT results, so they follow Redis's definitions exactly. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <malloc.h>
+#ifdef USE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+int64_t util_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t util_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t util_mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+bool util_str2ll(const char *s, size_t len, long long *out) {
+    if (len == 0 || len > 20) return false;
+    size_t i = 0;
+    bool neg = false;
+    if (len == 1 && s[0] == '0') { *out = 0; return true; }
+    if (s[0] == '-') {
+        neg = true;
+        i = 1;
+        if (len == 1) return false;
+    }
+    if (s[i] < '1' || s[i] > '9') return false;
+    unsigned long long v = 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (ULLONG_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1) return false;
+        *out = (long long)(0 - v);
+    } else {
+        if (v > LLONG_MAX) return false;
+        *out = (long long)v;
+    }
+    return true;
+}
+
+bool util_str2ld(const char *s, size_t len, long double *out) {
+    char buf[5200];
+    if (len == 0 || len >= sizeof(buf)) return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (isspace((unsigned char)buf[0])) return false;
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    if ((size_t)(end - buf) != len || isnan(v)) return false;
+    if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO))
+        return false;
+    *out = v;
+    return true;
+}
+
+bool util_str2d(const char *s, size_t len, double *out) {
+    char buf[5200];
+    if (len == 0 || len >= sizeof(buf)) return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (isspace((unsigned char)buf[0])) return false;
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if ((size_t)(end - buf) != len || isnan(v)) return false;
+    if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO))
+        return false;
+    *out = v;
+    return true;
+}
+
+int util_ll2str(char *buf, long long v) {
+    char tmp[24];
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    int len = 0;
+    if (v < 0) buf[len++] = '-';
+    while (n) buf[len++] = tmp[--n];
+    buf[len] = '\0';
+    return len;
+}
+
+int util_ld2str(char *buf, size_t len, long double v) {
+    if (isinf(v)) {
+        if (len < 5) return 0;
+        return snprintf(buf, len, "%s", v > 0 ? "inf" : "-inf");
+    }
+    /* Redis's human mode: 17 digits after the point, then trim zeros so
+     * 10.5 prints as "10.5" and 3e3 as "3000". */
+    int n = snprintf(buf, len, "%.17Lf", v);
+    if (n < 0 || (size_t)n >= len) return 0;
+    if (strchr(buf, '.')) {
+        char *p = buf + n - 1;
+        while (*p == '0') { p--; n--; }
+        if (*p == '.') n--;
+        buf[n] = '\0';
+    }
+    if (n == 2 && buf[0] == '-' && buf[1] == '0') {  /* "-0" prints as "0" */
+        buf[0] = '0';
+        buf[1] = '\0';
+        n = 1;
+    }
+    return n;
+}
+
+int util_d2str(char *buf, size_t len, double v) {
+    if (isinf(v)) return snprintf(buf, len, "%s", v > 0 ? "inf" : "-inf");
+    if (isnan(v)) return snprintf(buf, len, "nan");
+    return snprintf(buf, len, "%.17g", v);
+}
+
+static bool glob_match(const char *p, size_t plen, const char *s, size_t slen,
+                       bool nocase, int depth) {
+    /* Recursion depth is bounded by the number of '*' runs; a pattern of
+     * many stars against a long string is what makes naive matchers
+     * exponential, so collapse consecutive stars first. */
+    while (plen && slen) {
+        switch (*p) {
+        case '*':
+            while (plen > 1 && p[1] == '*') { p++; plen--; }
+            if (plen == 1) return true;
+            if (depth > 1000) return false;
+            for (size_t i = 0; i <= slen; i++)
+                if (glob_match(p + 1, plen - 1, s + i, slen - i, nocase, depth + 1))
+                    return true;
+            return false;
+        case '?':
+            break;
+        case '[': {
+            p++; plen--;
+            bool neg = plen && *p == '^';
+            if (neg) { p++; plen--; }
+            bool match = false;
+            while (plen && *p != ']') {
+                if (*p == '\\' && plen >= 2) {
+                    p++; plen--;
+                    if (*p == *s) match = true;
+                } else if (plen >= 3 && p[1] == '-') {
+                    int a = (unsigned char)p[0], b = (unsigned char)p[2];
+                    int c = (unsigned char)*s;
+                    if (a > b) { int t = a; a = b; b = t; }
+                    if (nocase) { a = tolower(a); b = tolower(b); c = tolower(c); }
+                    if (c >= a && c <= b) match = true;
+                    p += 2; plen -= 2;
+                } else {
+                    if (nocase ? tolower((unsigned char)*p) == tolower((unsigned char)*s)
+                               : *p == *s)
+                        match = true;
+                }
+                p++; plen--;
+            }
+            if (plen == 0) { /* unterminated class: Redis treats end as ']' */
+                p--; plen++;
+            }
+            if (neg) match = !match;
+            if (!match) return false;
+            break;
+        }
+        case '\\':
+            if (plen >= 2) { p++; plen--; }
+            /* fallthrough */
+        default:
+            if (nocase ? tolower((unsigned char)*p) != tolower((unsigned char)*s) : *p != *s)
+                return false;
+            break;
+        }
+        p++; plen--;
+        s++; slen--;
+    }
+    while (plen && *p == '*') { p++; plen--; }
+    return plen == 0 && slen == 0;
+}
+
+bool util_glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase) {
+    return glob_match(pat, plen, s, slen, nocase, 0);
+}
+
+bool util_eq_nocase(const char *s, size_t len, const char *word) {
+    size_t wl = strlen(word);
+    return wl == len && strncasecmp(s, word, len) == 0;
+}
+
+bool util_parse_memory(const char *s, long long *out) {
+    size_t len = strlen(s);
+    size_t digits = len;
+    long long mul = 1;
+    struct { const char *suf; long long mul; } units[] = {
+        {"kb", 1024}, {"mb", 1024LL * 1024}, {"gb", 1024LL * 1024 * 1024},
+        {"k", 1000}, {"m", 1000000}, {"g", 1000000000}, {"b", 1},
+    };
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        size_t sl = strlen(units[i].suf);
+        if (len > sl && strcasecmp(s + len - sl, units[i].suf) == 0) {
+            digits = len - sl;
+            mul = units[i].mul;
+            break;
+        }
+    }
+    long long v;
+    if (!util_str2ll(s, digits, &v)) return false;
+    if (v != 0 && (v > LLONG_MAX / mul || v < LLONG_MIN / mul)) return false;
+    *out = v * mul;
+    return true;
+}
+
+static void oom(size_t n) {
+    fprintf(stderr, "strata: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) oom(n);
+    return p;
+}
+
+void *xcalloc(size_t n, size_t m) {
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p) oom(n * m);
+    return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom(n);
+    return q;
+}
+
+char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
+
+char *xstrndup(const char *s, size_t n) {
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+size_t util_alloc_size(void *p) { return malloc_usable_size(p); }
+
+size_t util_used_memory(void) {
+#ifdef USE_JEMALLOC
+    /* stats are cached per epoch; bump it so the figure is current */
+    uint64_t epoch = 1;
+    size_t sz = sizeof(epoch);
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    size_t allocated = 0;
+    sz = sizeof(allocated);
+    if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) == 0) return allocated;
+    return 0;
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+size_t util_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long size = 0, rss = 0;
+    if (fscanf(f, "%lu %lu", &size, &rss) != 2) rss = 0;
+    fclose(f);
+    return rss * (size_t)sysconf(_SC_PAGESIZE);
+}

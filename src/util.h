@@ -1,0 +1,52 @@
+/* util.h: small helpers shared by every module: clocks, Redis-exact number
+ * parsing and formatting, glob matching, growable byte buffers. */
+#ifndef STRATA_UTIL_H
+#define STRATA_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t util_ms(void);       /* wall clock, unix ms */
+int64_t util_us(void);       /* wall clock, unix us */
+int64_t util_mono_us(void);  /* monotonic us, for durations */
+
+/* Parse exactly like Redis's string2ll: optional '-', digits, no spaces, no
+ * '+', no leading zeros (except "0"), no overflow. */
+bool util_str2ll(const char *s, size_t len, long long *out);
+/* Like Redis's string2ld (strtold, no spaces, not NaN). */
+bool util_str2ld(const char *s, size_t len, long double *out);
+/* Like Redis's getDoubleFromObject (strtod, no spaces, not NaN). */
+bool util_str2d(const char *s, size_t len, double *out);
+/* Decimal formatting; returns the length written (buf >= 21 bytes). */
+int util_ll2str(char *buf, long long v);
+/* Redis's ld2string in LD_STR_HUMAN mode (INCRBYFLOAT replies): "%.17Lf"
+ * with trailing zeros and a trailing dot removed. buf >= 5200 bytes is
+ * never needed: returns 0 if it does not fit in len. */
+int util_ld2str(char *buf, size_t len, long double v);
+/* Redis's double formatting for RESP2 bulk doubles ("%.17g" style). */
+int util_d2str(char *buf, size_t len, double v);
+
+/* Glob-style match as Redis's KEYS/SCAN MATCH/CONFIG GET use it:
+ * *, ?, [abc], [^a], [a-z], and \ escapes. */
+bool util_glob_match(const char *pat, size_t plen, const char *s, size_t slen,
+                     bool nocase);
+
+/* Case-insensitive compare of a length-delimited string to a C string. */
+bool util_eq_nocase(const char *s, size_t len, const char *word);
+
+/* Memory units as redis.conf reads them: 1k=1000, 1kb=1024, mb, gb... */
+bool util_parse_memory(const char *s, long long *out);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Bytes the allocator really gave for p (malloc_usable_size). */
+size_t util_alloc_size(void *p);
+/* Process-wide allocated bytes (jemalloc stats, or mallinfo2 under libc). */
+size_t util_used_memory(void);
+size_t util_rss_bytes(void);
+
+#endif
