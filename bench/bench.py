@@ -175,6 +175,10 @@ def collect(raw):
         res = parse_bench_csv(os.path.join(raw, m["csvfile"]))
         r = res.get(key[3])
         if r is not None:
+            try:
+                r["foreign"] = float(m.get("foreign_pct", ""))
+            except ValueError:
+                r["foreign"] = None
             table[key][m["server"]].append(r)
     return table, order
 
@@ -187,6 +191,8 @@ def summarize(samples):
         "p50": median([s["p50"] for s in samples]),
         "p99": median([s["p99"] for s in samples]),
         "spread": spread([s["rps"] for s in samples]),
+        "foreign": max([s["foreign"] for s in samples
+                        if s.get("foreign") is not None], default=None),
         "n": len(samples),
     }
 
@@ -297,6 +303,20 @@ def cmd_report(args):
     L.append("- Load average: %s at start, %s at end (the machine is shared: "
              "read small ratios as noise)" % (meta.get("load_start", "?"),
                                              meta.get("load_end", "?")))
+    fr = meta.get("foreign_pct")
+    L.append("- Other processes used %s%% of the machine's CPU during the run "
+             "(100%% = all %s CPUs; /proc/stat minus our servers and clients)%s"
+             % (fr if fr is not None else "?", meta.get("nproc", "?"),
+                "; " + meta["idle_wait"] if "idle_wait" in meta else ""))
+    try:
+        if float(fr) >= 10:
+            L.append("")
+            L.append("> **Warning:** other processes took %s%% of the CPU during "
+                     "this run, so the ratios below mostly measure them. "
+                     "Re-run on a quiet machine (`--wait-idle 600`)." % fr)
+            L.append("")
+    except (TypeError, ValueError):
+        pass
     L.append("- strata: `%s` — %s" % (meta.get("strata_bin", "?"),
                                       meta.get("strata_version", "?")))
     L.append("- redis: `%s` — %s" % (meta.get("redis_bin", "?"),
@@ -313,22 +333,26 @@ def cmd_report(args):
              "rps = median requests/s over rounds; ratio = strata/redis "
              "(> 1: strata faster). Latencies are medians of the per-round "
              "p50/p99 in ms. Noise = the larger of the two servers' "
-             "(max-min)/median rps over rounds.")
+             "(max-min)/median rps over rounds (– with one round). Others = "
+             "the most CPU, in % of the machine, that other processes took "
+             "during any of the row's runs.")
     L.append("")
     L.append("| row | placement | pipeline | -d | strata rps | redis rps | ratio "
-             "| strata p50 / p99 ms | redis p50 / p99 ms | noise |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+             "| strata p50 / p99 ms | redis p50 / p99 ms | noise | others |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for k in order:
         pl, p, d, test = k
         s, r = summary[k]["strata"], summary[k]["redis"]
         noise = [x["spread"] for x in (s, r) if x and x["spread"] is not None]
-        L.append("| %s | %s | %d | %d | %s | %s | %s | %s / %s | %s / %s | %s |" % (
+        fo = [x["foreign"] for x in (s, r) if x and x["foreign"] is not None]
+        L.append("| %s | %s | %d | %d | %s | %s | %s | %s / %s | %s / %s | %s | %s |" % (
             row_label(test, d, dsizes), pl, p, d,
             fmt_rps(s and s["rps"]), fmt_rps(r and r["rps"]),
             fmt_ratio(s and s["rps"], r and r["rps"]),
             fmt_ms(s and s["p50"]), fmt_ms(s and s["p99"]),
             fmt_ms(r and r["p50"]), fmt_ms(r and r["p99"]),
-            "%.0f%%" % max(noise) if noise else "–"))
+            "%.0f%%" % max(noise) if noise else "–",
+            "%.0f%%" % max(fo) if fo else "?"))
     L.append("")
     ratios = [summary[k]["strata"]["rps"] / summary[k]["redis"]["rps"]
               for k in order

@@ -8,11 +8,12 @@
 # exit including Ctrl-C.  bench/bench.py turns the raw files into
 # bench/results/<stamp>.md, latest.md and the PNG charts.
 #
-# Usage: bench/run.sh [--quick] [--rounds N] [--scale F] [--no-memory]
-#                     [--no-throughput] [--placements "pinned unpinned"]
+# Usage: bench/run.sh [--quick] [--rounds N] [--scale F] [--wait-idle SECS]
+#                     [--no-memory] [--no-throughput]
+#                     [--placements "pinned unpinned"]
 # Env:   STRATA_SERVER (default build/strata-server), REDIS_SERVER,
 #        REDIS_BENCHMARK, REDIS_CLI, SERVER_CPU (1), BENCH_CPU (0),
-#        BENCH_TIMEOUT (seconds per redis-benchmark run).
+#        BENCH_TIMEOUT (seconds per redis-benchmark run), IDLE_PCT (15).
 # See bench/README.md.
 
 set -euo pipefail
@@ -32,6 +33,8 @@ BENCH_CPU=${BENCH_CPU:-0}
 MODE=full
 ROUNDS=
 SCALE=1
+WAIT_IDLE=0
+IDLE_PCT=${IDLE_PCT:-15}
 PLACEMENTS="pinned unpinned"
 DO_MEMORY=1
 DO_THROUGHPUT=1
@@ -46,6 +49,7 @@ while [ $# -gt 0 ]; do
         --placements) PLACEMENTS=$2; shift ;;
         --no-memory) DO_MEMORY=0 ;;
         --no-throughput) DO_THROUGHPUT=0 ;;
+        --wait-idle) WAIT_IDLE=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -107,7 +111,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 META="$RAW/meta.txt"
 CMDS="$RAW/commands.txt"
 : >"$CMDS"
-printf 'placement\tpipeline\tdsize\ttest\tserver\tround\tn\tcsvfile\n' >"$RAW/manifest.tsv"
+printf 'placement\tpipeline\tdsize\ttest\tserver\tround\tn\tcsvfile\tforeign_pct\n' >"$RAW/manifest.tsv"
 
 meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
 logcmd() { printf '%q ' "$@" | sed 's/ $//' >>"$CMDS"; echo >>"$CMDS"; }
@@ -179,6 +183,65 @@ stop_server() {
 
 cli() { local port=$1; shift; "$RCLI" -h 127.0.0.1 -p "$port" "$@"; }
 
+# ---------------------------------------------------------------- CPU noise
+# The machine is shared, so every run records how much CPU went to processes
+# that are not ours: machine-wide busy ticks (/proc/stat, steal included)
+# minus the ticks of our servers (/proc/PID/stat) and of our waited-for
+# children (the `times` builtin: redis-benchmark, redis-cli, helpers).
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+cpu_snap() {  # -> "busy total" ticks summed over all CPUs
+    awk '/^cpu /{ b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat
+}
+
+pid_ticks() {  # utime + stime of the given pids (all threads)
+    local pid sum=0 t
+    for pid in "$@"; do
+        t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=0
+        sum=$((sum + ${t:-0}))
+    done
+    echo "$sum"
+}
+
+# cpu_mark -> sets M_BUSY M_TOTAL M_OURS
+cpu_mark() {
+    local c
+    read -r M_BUSY M_TOTAL < <(cpu_snap)
+    times >"$WORK/times"   # must run in this shell, not a subshell
+    c=$(awk -v hz="$HZ" 'NR == 2 {
+            s = 0
+            for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] }
+            print int(s * hz) }' "$WORK/times")
+    M_OURS=$(( ${c:-0} + $(pid_ticks "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}") ))
+}
+
+# foreign_since BUSY TOTAL OURS -> sets FOREIGN, percent of the machine used
+# by others since that mark.  Call it in this shell, never inside $(...).
+foreign_since() {
+    local b0=$1 t0=$2 o0=$3
+    cpu_mark
+    FOREIGN=$(awk -v b=$((M_BUSY - b0)) -v t=$((M_TOTAL - t0)) -v o=$((M_OURS - o0)) \
+        'BEGIN { f = t > 0 ? 100 * (b - o) / t : 0; if (f < 0) f = 0; printf "%.0f\n", f }')
+}
+
+# wait_idle MAXSECS: wait until others use < IDLE_PCT% of the machine.
+wait_idle() {
+    local max=$1 start b0 t0 b1 t1 pct
+    start=$(date +%s)
+    while :; do
+        read -r b0 t0 < <(cpu_snap); sleep 3; read -r b1 t1 < <(cpu_snap)
+        pct=$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))
+        if [ "$pct" -lt "$IDLE_PCT" ]; then
+            echo "bench: machine ${pct}% busy, starting" >&2; meta idle_wait "${pct}% busy at start after $(( $(date +%s) - start )) s of waiting"; return 0
+        fi
+        if [ $(( $(date +%s) - start )) -ge "$max" ]; then
+            echo "bench: machine still ${pct}% busy after ${max} s, going ahead" >&2
+            meta idle_wait "gave up after ${max} s, ${pct}% busy at start"; return 0
+        fi
+        echo "bench: machine ${pct}% busy, waiting (up to ${max} s)" >&2
+    done
+}
+
 # ---------------------------------------------------------------- metadata
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 strata_version() {
@@ -215,7 +278,9 @@ meta bench_version "$("$RBENCH" --version)"
 SV=$(strata_version)
 
 echo "bench: mode=$MODE rounds=$ROUNDS placements=[$PLACEMENTS] raw=$RAW" >&2
+[ "$WAIT_IDLE" -gt 0 ] && wait_idle "$WAIT_IDLE"
 START_TS=$(date +%s)
+cpu_mark; RUN_B=$M_BUSY; RUN_T=$M_TOTAL; RUN_O=$M_OURS
 
 # ---------------------------------------------------------------- memory
 # used_memory / RSS per key on a fresh server; no pinning, one I/O thread.
@@ -268,7 +333,7 @@ nreq() {  # nreq PIPELINE TEST -> -n, scaled by --scale
 
 # bench_one PLACEMENT SERVER PORT PIPELINE DSIZE TEST ROUND
 bench_one() {
-    local pl=$1 srv=$2 port=$3 p=$4 d=$5 t=$6 r=$7 n f
+    local pl=$1 srv=$2 port=$3 p=$4 d=$5 t=$6 r=$7 n f b0 t0 o0 fp
     local -a cmd=()
     n=$(nreq "$p" "$t")
     f="$pl-P$p-d$d-$t-$srv-r$r.csv"
@@ -280,15 +345,16 @@ bench_one() {
     cmd+=(-h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE"
           -d "$d" -P "$p" -t "$t" --csv)
     logcmd "${cmd[@]}"
+    cpu_mark; b0=$M_BUSY; t0=$M_TOTAL; o0=$M_OURS
     if ! timeout "$BENCH_TIMEOUT" "${cmd[@]}" >"$RAW/$f" 2>"$RAW/${f%.csv}.err"; then
         echo "run.sh: $f failed or timed out (see ${f%.csv}.err)" >&2
-        # The server may be wedged; a dead one fails the next PING check.
     fi
+    foreign_since "$b0" "$t0" "$o0"; fp=$FOREIGN
     [ -s "$RAW/${f%.csv}.err" ] || rm -f "$RAW/${f%.csv}.err"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pl" "$p" "$d" "$t" "$srv" "$r" \
-        "$n" "$f" >>"$RAW/manifest.tsv"
-    printf '  %-8s P%-2s d%-3s %-10s %-6s r%s %s\n' "$pl" "$p" "$d" "$t" "$srv" "$r" \
-        "$(grep -v '^"test"' "$RAW/$f" | cut -d, -f2 | tr -d '"' | head -1)" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pl" "$p" "$d" "$t" "$srv" "$r" \
+        "$n" "$f" "$fp" >>"$RAW/manifest.tsv"
+    printf '  %-8s P%-2s d%-3s %-10s %-6s r%s %10s rps  others %s%% CPU\n' "$pl" "$p" "$d" "$t" "$srv" "$r" \
+        "$(grep -v '^"test"' "$RAW/$f" | cut -d, -f2 | tr -d '"' | head -1)" "$fp" >&2
 }
 
 if [ "$DO_THROUGHPUT" = 1 ]; then
@@ -321,6 +387,8 @@ if [ "$(basename "$(readlink -f "$STRATA")")" = "$(basename "$(readlink -f "$RED
 fi
 meta strata_version "$SV"
 meta load_end "$(loadavg)"
+foreign_since "$RUN_B" "$RUN_T" "$RUN_O"
+meta foreign_pct "$FOREIGN"
 meta elapsed_s "$(( $(date +%s) - START_TS ))"
 
 # ---------------------------------------------------------------- report

@@ -724,6 +724,7 @@ def run_steps(opts, rules, steps, name, stop_at_first=False):
     res = Result()
     flushall(opts)
     pair = Pair(opts)
+    timeouts = 0
     try:
         for st in steps:
             if st.kind == "sleep":
@@ -746,6 +747,14 @@ def run_steps(opts, rules, steps, name, stop_at_first=False):
             if not eq:
                 res.diffs.append(("%s:%d" % (name, st.lineno), st.text(), ra, rb))
                 if stop_at_first:
+                    break
+            if ("TIMEOUT",) in (ra, rb):
+                timeouts += 1
+                if timeouts >= 2:
+                    # A server that stopped answering would cost the timeout
+                    # on every remaining line.
+                    res.diffs.append(("%s:%d" % (name, st.lineno), "(case abandoned)",
+                                      ("-", b"two replies timed out"), ("-", b"")))
                     break
     finally:
         pair.close()

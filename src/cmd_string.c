@@ -200,7 +200,7 @@ invalid:
     return false;
 }
 
-/* GET's body, shared by GETSET, GETDEL and SET ... GET. Caller holds the
+/* GET's body, shared by GETDEL and SET ... GET (so GETSET). Caller holds the
  * key's lock. Replies nil or the value and returns 0 (absent) or 1
  * (present); on a non-string replies WRONGTYPE and returns -1. */
 static int get_generic(client *c, const ks_key *k, int64_t now)
@@ -218,9 +218,9 @@ static int get_generic(client *c, const ks_key *k, int64_t now)
     return 1;
 }
 
-/* The body of SET, SETNX, SETEX and PSETEX (Redis's setGenericCommand).
- * exp_i is the argv index of the expire value or 0. SETNX answers :1/:0
- * (int_reply), the others +OK/nil. With GET the reply is the old value
+/* The body of SET, SETNX, SETEX, PSETEX and GETSET (Redis's
+ * setGenericCommand). exp_i is the argv index of the expire value or 0.
+ * SETNX answers :1/:0 (int_reply), the others +OK/nil. With GET the reply is the old value
  * whether or not the write happens (NX+GET is legal since 7.0). */
 static void set_generic(client *c, unsigned flags, int exp_i,
                         const char *cmdname, int val_i, bool int_reply)
@@ -289,15 +289,11 @@ void cmd_psetex(client *c)
     set_generic(c, OPT_PX, 2, "psetex", 3, false);
 }
 
-/* GETSET: like SET ... GET; the new value has no TTL. */
+/* GETSET is SET key value GET: the old value back, the new one without
+ * a TTL. */
 void cmd_getset(client *c)
 {
-    int64_t now = client_now_ms(c);
-    ks_key k = arg_key(c, 1);
-    ks_lock_key(&k);
-    if (get_generic(c, &k, now) >= 0)
-        do_ks_set(c->db, &k, c->argv[2].ptr, c->argv[2].len, KS_NO_EXPIRE, 0);
-    ks_unlock_key(&k);
+    set_generic(c, OPT_GET, 0, "getset", 2, false);
 }
 
 void cmd_getdel(client *c)

@@ -142,6 +142,7 @@ static bool split_inline(resp_parser *p, char *line, size_t len) {
                 if (r >= len) { done = true; break; }
                 switch (line[r]) {
                 case ' ': case '\n': case '\r': case '\t': case '\0':
+                    r++;   /* consume it, so the NUL below cannot land on unread input */
                     done = true;
                     break;
                 case '"': inq = true; r++; break;
@@ -151,9 +152,9 @@ static bool split_inline(resp_parser *p, char *line, size_t len) {
             }
         }
         push_arg(p, start, w - start);
-        /* NUL after the argument: w < r always holds here because a
-         * separator or closing quote was consumed, or we are at the end
-         * of the line where the caller guarantees a '\n' follows. */
+        /* NUL after the argument: w < r holds here because a separator
+         * or a closing quote was consumed, or w <= len at the end of the
+         * line, where the caller guarantees a '\n' (or '\r') follows. */
         line[w++] = '\0';
     }
 }

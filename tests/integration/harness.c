@@ -181,6 +181,17 @@ void h_fail(const char *file, int line, const char *fmt, ...)
             *p = ' ';
 }
 
+/* Add a note to the current test's failure (failing it if it passed). */
+static void h_fail_note(const char *note)
+{
+    if (!cur.failed) {
+        h_fail("(test end)", 0, "%s", note);
+        return;
+    }
+    size_t n = strlen(cur.msg);
+    snprintf(cur.msg + n, sizeof cur.msg - n, " [%s]", note);
+}
+
 bool h_failed(void) { return cur.failed; }
 
 void h_skip(const char *why)
@@ -793,6 +804,32 @@ bool h_expect_cmd(const char *file, int line, redisContext *c,
     return ok;
 }
 
+static int cmp_rendered(const void *a, const void *b)
+{
+    hstr x = { 0 }, y = { 0 };
+    render(&x, *(redisReply *const *)a);
+    render(&y, *(redisReply *const *)b);
+    int d = strcmp(x.p, y.p);
+    free(x.p);
+    free(y.p);
+    return d;
+}
+
+bool h_expect_cmd_sorted(const char *file, int line, redisContext *c,
+                         const char *exp, const char *fmt, ...)
+{
+    hstr desc = { 0 };
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = vcmd(file, line, c, &desc, fmt, ap);
+    va_end(ap);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 1)
+        qsort(r->element, r->elements, sizeof *r->element, cmp_rendered);
+    bool ok = r && compare(file, line, desc.p ? desc.p : fmt, r, exp);
+    free(desc.p);
+    return ok;
+}
+
 bool h_expect_range(const char *file, int line, redisContext *c,
                     long long lo, long long hi, const char *fmt, ...)
 {
@@ -1234,6 +1271,43 @@ static void alarm_handler(int sig)
     _exit(1);
 }
 
+/* A crash of the shared server belongs to the test that caused it. After a
+ * failed test the server may be dying (a segfault takes a moment to reap)
+ * or hung: ask it, and if it does not answer, replace it so that the next
+ * tests are not failed by the wreck. */
+static void check_shared_health(void)
+{
+    if (!shared_srv)
+        return;
+    bool dead = reap(shared_srv);
+    if (!dead && cur.failed && !answers_ping(shared_srv->port))
+        dead = h_wait_exit(shared_srv, 2000) != -1;
+    if (!dead && cur.failed && !answers_ping(shared_srv->port)) {
+        kill(shared_srv->pid, SIGKILL);
+        h_wait_exit(shared_srv, 5000);
+        fprintf(stderr, "# %s: shared server pid %d stopped answering; killed it\n",
+                cur.name, (int)shared_srv->pid);
+        dead = true;
+        h_fail_note("shared server stopped answering PING");
+    } else if (dead) {
+        char d[100];
+        describe_status(shared_srv->status, d, sizeof d);
+        fprintf(stderr, "# %s: shared server pid %d died: %s\n", cur.name,
+                (int)shared_srv->pid, d);
+        print_tail(shared_srv);
+        char note[160];
+        snprintf(note, sizeof note, "shared server died: %s", d);
+        h_fail_note(note);
+    }
+    if (dead) {
+        for (int j = 0; j < nall_servers; j++)
+            if (all_servers[j] == shared_srv)
+                all_servers[j] = NULL;
+        free(shared_srv);
+        shared_srv = NULL;
+    }
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb; (void)flag; (void)ftw;
@@ -1329,18 +1403,7 @@ int main(int argc, char **argv)
         alarm(90 * (unsigned)slow);
         tests[i].fn();
         alarm(0);
-        /* A crash of the shared server belongs to the test that caused it. */
-        if (shared_srv && reap(shared_srv)) {
-            char d[100];
-            describe_status(shared_srv->status, d, sizeof d);
-            h_fail("(test end)", 0, "shared server died: %s", d);
-            print_tail(shared_srv);
-            for (int j = 0; j < nall_servers; j++)
-                if (all_servers[j] == shared_srv)
-                    all_servers[j] = NULL;
-            free(shared_srv);
-            shared_srv = NULL;
-        }
+        check_shared_health();
         release_tracked();
         long long el = mono_ms() - ts;
         if (el > 3000)

@@ -73,11 +73,11 @@ typedef struct hserver {
 
 /* Start a server with the default arguments
  *   --port P --bind 127.0.0.1 --save '' --appendonly no --dir D --io-threads 2
- * followed by extra arguments (NULL-terminated). An extra argument that
+ * followed by extra arguments, NULL-terminated (h_start(NULL) for none). An extra argument that
  * starts with "@/" names a file in the server's directory ("@/x.pid").
  * Returns NULL after failing the test when the server does not answer PING
  * in time. The server is stopped (and must exit 0) when the test ends. */
-hserver *h_start(const char *arg, ...) __attribute__((sentinel));
+hserver *h_start(const char *arg, ...);
 /* The default server shared by tests that need no special configuration;
  * started on first use and stopped (and checked) after the last test. */
 hserver *h_shared(void);
@@ -109,6 +109,10 @@ bool h_expect_reply(const char *file, int line, const char *what,
                     const redisReply *r, const char *exp);
 bool h_expect_cmd(const char *file, int line, redisContext *c,
                   const char *exp, const char *fmt, ...);
+/* Like h_expect_cmd, with the elements of an array reply sorted by their
+ * rendering first (KEYS, SCAN pages: order is unspecified). */
+bool h_expect_cmd_sorted(const char *file, int line, redisContext *c,
+                         const char *exp, const char *fmt, ...);
 /* The reply must be an integer in [lo, hi] (TTLs, clocks). */
 bool h_expect_range(const char *file, int line, redisContext *c,
                     long long lo, long long hi, const char *fmt, ...);
@@ -165,6 +169,8 @@ bool h_expect_closed(const char *file, int line, hraw *r);
 /* EXPECT_CMD(c, "+OK", "SET %s %s", k, v) */
 #define EXPECT_CMD(c, exp, ...)                                             \
     do { if (!h_expect_cmd(H_LOC, (c), (exp), __VA_ARGS__)) return; } while (0)
+#define EXPECT_SORTED(c, exp, ...)                                          \
+    do { if (!h_expect_cmd_sorted(H_LOC, (c), (exp), __VA_ARGS__)) return; } while (0)
 /* EXPECT_RANGE(c, 99, 100, "TTL %s", k) */
 #define EXPECT_RANGE(c, lo, hi, ...)                                        \
     do { if (!h_expect_range(H_LOC, (c), (lo), (hi), __VA_ARGS__)) return; } while (0)
