@@ -34,7 +34,7 @@ random_only=0
 prev=
 for a in "$@"; do
     case "$prev:$a" in
-        --dump:*) extra+=("$a") ;;
+        --dump:*|--allowed:*) extra+=("$a") ;;
         *:--random) random_only=1; extra+=("$a") ;;
         *:*.txt) cases+=("$(realpath -m "$a")") ;;
         *) extra+=("$a") ;;

@@ -73,11 +73,11 @@ static bool same_bytes(const resp_arg *a, const resp_arg *b) {
     return a->len == b->len && memcmp(a->ptr, b->ptr, a->len) == 0;
 }
 
-/* The keys argv[first..argc-1] of a multi-key command: hashes computed once
- * and their shards locked together. keys is a KEYS_ON_STACK array; a larger
- * one is allocated and returned (release with multi_unlock). */
-static ks_key *multi_lock(client *c, int first, ks_lockset *ls, ks_key *stack) {
-    int n = c->argc - first;
+/* The n keys argv[first..first+n-1] of a multi-key command: hashes computed
+ * once and their shards locked together. stack is a KEYS_ON_STACK array; a
+ * larger one is allocated and returned (release with multi_unlock). */
+static ks_key *multi_lock(client *c, int first, int n, ks_lockset *ls,
+                          ks_key *stack) {
     ks_key *keys = n <= KEYS_ON_STACK ? stack : xmalloc(sizeof(*keys) * (size_t)n);
     ks_lockset_init(ls);
     for (int i = 0; i < n; i++) {
@@ -128,7 +128,7 @@ static void del_generic(client *c) {
     } else {
         ks_lockset ls;
         ks_key stack[KEYS_ON_STACK];
-        ks_key *keys = multi_lock(c, 1, &ls, stack);
+        ks_key *keys = multi_lock(c, 1, c->argc - 1, &ls, stack);
         for (int i = 0; i < c->argc - 1; i++)
             deleted += do_ks_delete(c->db, &keys[i], now);
         multi_unlock(&ls, keys, stack);
@@ -153,7 +153,7 @@ static void count_existing(client *c, bool touch) {
     } else {
         ks_lockset ls;
         ks_key stack[KEYS_ON_STACK];
-        ks_key *keys = multi_lock(c, 1, &ls, stack);
+        ks_key *keys = multi_lock(c, 1, c->argc - 1, &ls, stack);
         for (int i = 0; i < c->argc - 1; i++)
             found += lookup_read(c->db, &keys[i], now, touch) != NULL;
         multi_unlock(&ls, keys, stack);
@@ -353,7 +353,7 @@ static void rename_generic(client *c, bool nx) {
     bool samekey = same_bytes(&c->argv[1], &c->argv[2]);
     ks_lockset ls;
     ks_key stack[KEYS_ON_STACK];
-    ks_key *keys = multi_lock(c, 1, &ls, stack);
+    ks_key *keys = multi_lock(c, 1, 2, &ls, stack);
     const ks_key *src = &keys[0], *dst = &keys[1];
 
     ks_entry *e = lookup_write(c->db, src, now);
@@ -411,20 +411,16 @@ void cmd_copy(client *c) {
     int64_t now = client_now_ms(c);
     ks_lockset ls;
     ks_key stack[KEYS_ON_STACK];
-    ks_lockset_init(&ls);
-    stack[0] = ks_key_make(c->argv[1].ptr, c->argv[1].len);
-    stack[1] = ks_key_make(c->argv[2].ptr, c->argv[2].len);
-    ks_lockset_add(&ls, &stack[0]);
-    ks_lockset_add(&ls, &stack[1]);
-    ks_lockset_lock(&ls);
+    ks_key *keys = multi_lock(c, 1, 2, &ls, stack);
+    const ks_key *src = &keys[0], *dst = &keys[1];
 
     long long copied = 0;
-    ks_entry *e = lookup_read(c->db, &stack[0], now, true);
-    if (e && (replace || !lookup_write(dstdb, &stack[1], now))) {
-        copy_entry(dstdb, &stack[1], e);
+    ks_entry *e = lookup_read(c->db, src, now, true);
+    if (e && (replace || !lookup_write(dstdb, dst, now))) {
+        copy_entry(dstdb, dst, e);
         copied = 1;
     }
-    ks_lockset_unlock(&ls);
+    multi_unlock(&ls, keys, stack);
     reply_int(c, copied);
 }
 
@@ -441,9 +437,11 @@ void cmd_move(client *c) {
         reply_error(c, ERR_SAME_OBJECT);
         return;
     }
+    int64_t now = client_now_ms(c);
     ks_key k = ks_key_make(c->argv[1].ptr, c->argv[1].len);
     ks_lock_key(&k);
-    int rc = do_ks_move(c->db, dstdb, &k, client_now_ms(c));
+    /* Redis's lookupKeyWrite of the source resets its clock, moved or not. */
+    int rc = lookup_write(c->db, &k, now) ? do_ks_move(c->db, dstdb, &k, now) : -1;
     ks_unlock_key(&k);
     reply_int(c, rc == 0);
 }

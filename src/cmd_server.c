@@ -381,6 +381,7 @@ void cmd_info(client *c) {
 
 typedef struct cfg_get_ctx {
     client *c;
+    const char *literal;
     long n;
     const char *seen[128];
     int nseen;
@@ -391,7 +392,9 @@ static void cfg_get_one(void *priv, const char *name, const char *value) {
     for (int i = 0; i < x->nseen; i++)
         if (x->seen[i] == name) return;
     if (x->nseen < 128) x->seen[x->nseen++] = name;
-    reply_bulk_cstr(x->c, name);
+    /* A pattern without glob characters names one directive, and Redis
+     * echoes it as the client spelled it (case included). */
+    reply_bulk_cstr(x->c, x->literal ? x->literal : name);
     reply_bulk_cstr(x->c, value);
     x->n++;
 }
@@ -399,13 +402,16 @@ static void cfg_get_one(void *priv, const char *name, const char *value) {
 void cmd_config_get(client *c) {
     cfg_get_ctx x = {.c = c};
     size_t h = reply_defer_len(c);
-    for (int j = 2; j < c->argc; j++) config_get(c->argv[j].ptr, cfg_get_one, &x);
+    for (int j = 2; j < c->argc; j++) {
+        x.literal = strpbrk(c->argv[j].ptr, "*?[\\") ? NULL : c->argv[j].ptr;
+        config_get(c->argv[j].ptr, cfg_get_one, &x);
+    }
     reply_set_deferred_map(c, h, x.n);
 }
 
 void cmd_config_set(client *c) {
     if (c->argc % 2 != 0) {
-        reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+        reply_error(c, ERR_SYNTAX);
         return;
     }
     int n = (c->argc - 2) / 2;
@@ -711,6 +717,16 @@ static void reply_words_set(client *c, const char *words) {
     for (char *s, *w = strtok_r(buf, " ", &s); w; w = strtok_r(NULL, " ", &s)) reply_simple(c, w);
 }
 
+/* A blob whose top level is an array, sent as a set to RESP3 clients. */
+static void reply_blob_as_set(client *c, const char *blob, size_t len) {
+    if (c->resp == 3 && blob[0] == '*') {
+        reply_raw(c, "~", 1);
+        reply_raw(c, blob + 1, len - 1);
+    } else {
+        reply_resp3_blob(c, blob, len);
+    }
+}
+
 static void reply_command_info(client *c, const command *cmd) {
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd->name);
@@ -725,9 +741,13 @@ static void reply_command_info(client *c, const command *cmd) {
     reply_int(c, cmd->last_key);
     reply_int(c, cmd->key_step);
     reply_words_set(c, cmd->acl_categories);
-    reply_resp3_blob(c, cmd->tips, cmd->tips_len);
-    reply_resp3_blob(c, cmd->key_specs, cmd->key_specs_len);
-    reply_array(c, cmd->nsubs);
+    /* Tips, key specs and subcommands are sets in RESP3 replies. */
+    reply_blob_as_set(c, cmd->tips, cmd->tips_len);
+    reply_blob_as_set(c, cmd->key_specs, cmd->key_specs_len);
+    /* Redis sends an empty set when there are no subcommands, an array
+     * otherwise. */
+    if (cmd->nsubs) reply_array(c, cmd->nsubs);
+    else reply_set(c, 0);
     for (int i = 0; i < cmd->nsubs; i++) reply_command_info(c, cmd->subs[i]);
 }
 
@@ -778,7 +798,7 @@ void cmd_command_info(client *c) {
     for (int j = 2; j < c->argc; j++) {
         const command *cmd = lookup_full(c->argv[j].ptr, c->argv[j].len);
         if (cmd) reply_command_info(c, cmd);
-        else reply_null_array(c);
+        else reply_null(c);
     }
 }
 
@@ -878,6 +898,17 @@ static void getkeys(client *c, bool with_flags) {
         }
         reply_array(c, 2);
         reply_bulk(c, a->ptr, a->len);
+        /* SET's spec has variable flags: without GET it only overwrites. */
+        if (!strcmp(cmd->name, "set")) {
+            bool get = false;
+            for (int j = 5; j < c->argc; j++)
+                if (arg_is(c, j, "GET")) get = true;
+            reply_set(c, get ? 3 : 2);
+            reply_simple(c, get ? "RW" : "OW");
+            if (get) reply_simple(c, "access");
+            reply_simple(c, "update");
+            continue;
+        }
         /* Flags from the first key spec: its "flags" set is what Redis
          * reports for keys the spec covers. */
         const char *f = strstr(cmd->key_specs, "$5\r\nflags\r\n~");

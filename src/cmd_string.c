@@ -497,7 +497,7 @@ void cmd_incrbyfloat(client *c)
     /* The widest long double prints in under 5000 characters. */
     char buf[5 * 1024 + 64];
     int n = util_ld2str(buf, sizeof(buf), v);
-    do_ks_set(c->db, &k, buf, (size_t)n, KS_NO_EXPIRE, KS_KEEPTTL);
+    do_ks_set(c->db, &k, buf, (size_t)n, KS_NO_EXPIRE, KS_KEEPTTL | KS_NOINT);
     reply_bulk(c, buf, (size_t)n);
 out:
     ks_unlock_key(&k);

@@ -61,7 +61,7 @@ static const directive dirs[] = {
     {"logfile", T_STR, O(logfile), 0, 0, "", F_IMMUTABLE, NULL, "log file, empty for stdout"},
     {"loglevel", T_ENUM, O(loglevel), 0, 0, "notice", 0, loglevels, "debug, verbose, notice or warning"},
     {"dir", T_STR, O(dir), 0, 0, "", F_IMMUTABLE, NULL, "working directory (data files)"},
-    {"hz", T_INT, O(hz), 1, 500, "10", 0, NULL, "background task frequency (active expiry)"},
+    {"hz", T_INT, O(hz), 0, INT_MAX, "10", 0, NULL, "background task frequency (active expiry)"},
     {"databases", T_INT, O(databases), 1, 1024, "16", F_IMMUTABLE, NULL, "number of databases"},
     {"keyspace-shards", T_INT, O(keyspace_shards), 1, 4096, "64", F_IMMUTABLE, NULL, "lock shards of the keyspace, a power of two"},
     {"active-expire-enabled", T_BOOL, O(active_expire), 0, 0, "yes", 0, NULL, "reclaim expired keys in the background"},
@@ -183,6 +183,8 @@ static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
             snprintf(err, errlen, "argument must be a power of two");
             return false;
         }
+        /* Redis accepts any hz and clamps it to what the cron can do. */
+        if (!strcmp(d->name, "hz")) n = n < 1 ? 1 : n > 500 ? 500 : n;
         *(long long *)field(d) = n;
         return true;
     case T_STR:

@@ -37,6 +37,7 @@
 
 #define F_EXPIRE 0x01
 #define F_RAW    0x02
+#define F_NOINT  0x04   /* never report encoding int (INCRBYFLOAT results) */
 
 struct ks_entry {
     ks_entry *next;
@@ -150,7 +151,8 @@ static ks_entry *entry_new(const ks_key *k, const char *val, size_t vlen, int64_
     ks_entry *e = xmalloc(entry_size(k->len, vlen, has_exp));
     e->next = NULL;
     e->clock = clock_now() << 8 | LFU_INIT_VAL;
-    e->flags = (uint8_t)((has_exp ? F_EXPIRE : 0) | ((flags & KS_RAW) ? F_RAW : 0));
+    e->flags = (uint8_t)((has_exp ? F_EXPIRE : 0) | ((flags & KS_RAW) ? F_RAW : 0) |
+                         ((flags & KS_NOINT) ? F_NOINT : 0));
     uint8_t *p = e->data;
     p += varint_put(p, k->len);
     memcpy(p, k->ptr, k->len);
@@ -376,7 +378,7 @@ static inline bool expired(const ks_entry *e, int64_t now) {
     if (!(e->flags & F_EXPIRE)) return false;
     layout l;
     entry_layout(e, &l);
-    return entry_expire_l(e, &l) <= now;
+    return entry_expire_l(e, &l) < now;   /* Redis: expired when now > when */
 }
 
 /* ---- public single-key operations -------------------------------------- */
@@ -421,7 +423,8 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
         if (vlen) memmove(p, val, vlen);
         p += vlen;
         if (has_exp) memcpy(p, &expire_ms, 8);
-        e->flags = (uint8_t)((has_exp ? F_EXPIRE : 0) | ((flags & KS_RAW) ? F_RAW : 0));
+        e->flags = (uint8_t)((has_exp ? F_EXPIRE : 0) | ((flags & KS_RAW) ? F_RAW : 0) |
+                             ((flags & KS_NOINT) ? F_NOINT : 0));
         e->clock = clock_now() << 8 | (e->clock & 0xff);
     } else {
         e = entry_new(k, val, vlen, expire_ms, flags);
@@ -549,7 +552,7 @@ enum ks_encoding ks_entry_encoding(const ks_entry *e) {
     /* Redis stores a string as an integer when it parses as one and has at
      * most 20 chars; OBJECT ENCODING reports "int" even after APPEND made
      * it raw only if it was re-set. */
-    if (!(e->flags & F_RAW) && l.vlen <= 20 && util_str2ll((const char *)l.val, l.vlen, &v))
+    if (!(e->flags & (F_RAW | F_NOINT)) && l.vlen <= 20 && util_str2ll((const char *)l.val, l.vlen, &v))
         return KS_ENC_INT;
     if (!(e->flags & F_RAW) && l.vlen <= 44) return KS_ENC_EMBSTR;
     return KS_ENC_RAW;
@@ -686,8 +689,6 @@ static uint64_t scan_step(ks_table *t, uint64_t v, int64_t now, ks_scan_fn *fn, 
         v |= ~m1;
         v = rev(rev(v) + 1);
     } while (v & (m0 ^ m1));
-    v |= ~m0;
-    v = rev(rev(v) + 1);
     return v;
 }
 

@@ -82,6 +82,7 @@ ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms);
  * memory aborts, as Redis does. */
 #define KS_KEEPTTL 0x1
 #define KS_RAW     0x2   /* mark the value as mutated in place (encoding raw) */
+#define KS_NOINT   0x4   /* a string that Redis would not encode as int (INCRBYFLOAT) */
 ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
                     int64_t expire_ms, unsigned flags);
 

@@ -211,9 +211,24 @@ static bool flush_output(client *c) {
     return true;
 }
 
+static void process_input(client *c);
+
 static void on_write(evutil_socket_t fd, short what, void *arg) {
     client *c = arg;
-    if (!flush_output(c)) client_free(c);
+    if (!flush_output(c)) {
+        client_free(c);
+        return;
+    }
+    /* Drained: run the commands that backpressure left in the buffer. */
+    while (c->olen == 0 && c->qpos < c->qlen && !(c->flags & CLIENT_CLOSE_AFTER_REPLY)) {
+        size_t before = c->qpos;
+        process_input(c);
+        if (!flush_output(c)) {
+            client_free(c);
+            return;
+        }
+        if (c->qpos == before) break;   /* an incomplete command: wait for input */
+    }
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -225,6 +240,9 @@ static void process_input(client *c) {
         .max_inline_len = 64 * 1024,
     };
     while (c->qpos < c->qlen && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+        /* A pipeline of small commands with big replies: stop producing
+         * once the peer is this far behind; on_write resumes. */
+        if (c->olen - c->osent > OUTPUT_BACKPRESSURE) break;
         size_t consumed = 0;
         enum resp_status st = resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos, &lim, &consumed);
         if (st == RESP_AGAIN) break;

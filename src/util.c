@@ -141,19 +141,28 @@ int util_d2str(char *buf, size_t len, double v) {
 }
 
 static bool glob_match(const char *p, size_t plen, const char *s, size_t slen,
-                       bool nocase, int depth) {
+                       bool nocase, int depth, bool *skip) {
     /* Recursion depth is bounded by the number of '*' runs; a pattern of
      * many stars against a long string is what makes naive matchers
      * exponential, so collapse consecutive stars first. */
+    bool consumed = false;
     while (plen && slen) {
+        consumed = true;
         switch (*p) {
         case '*':
             while (plen > 1 && p[1] == '*') { p++; plen--; }
             if (plen == 1) return true;
             if (depth > 1000) return false;
-            for (size_t i = 0; i <= slen; i++)
-                if (glob_match(p + 1, plen - 1, s + i, slen - i, nocase, depth + 1))
+            for (size_t i = 0; i < slen; i++) {
+                if (glob_match(p + 1, plen - 1, s + i, slen - i, nocase, depth + 1, skip))
                     return true;
+                if (*skip) return false;
+            }
+            /* The rest of the pattern matches no suffix of the string, so
+             * an earlier star eating more cannot help either: stop every
+             * level (Redis's skipLongerMatches). Without this, "a*a*a*...b"
+             * against a run of 'a' is exponential (CVE-2022-36021). */
+            *skip = true;
             return false;
         case '?':
             break;
@@ -198,12 +207,18 @@ static bool glob_match(const char *p, size_t plen, const char *s, size_t slen,
         p++; plen--;
         s++; slen--;
     }
-    while (plen && *p == '*') { p++; plen--; }
+    /* Trailing stars match the empty rest of the string, but only once
+     * a character was consumed: Redis's matcher has "**" not match "". */
+    if (consumed)
+        while (plen && *p == '*') { p++; plen--; }
     return plen == 0 && slen == 0;
 }
 
 bool util_glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase) {
-    return glob_match(pat, plen, s, slen, nocase, 0);
+    /* KEYS and SCAN treat a lone "*" as "everything", even the empty key. */
+    if (plen == 1 && pat[0] == '*') return true;
+    bool skip = false;
+    return glob_match(pat, plen, s, slen, nocase, 0, &skip);
 }
 
 bool util_eq_nocase(const char *s, size_t len, const char *word) {
@@ -221,15 +236,22 @@ bool util_parse_memory(const char *s, long long *out) {
     };
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         size_t sl = strlen(units[i].suf);
-        if (len > sl && strcasecmp(s + len - sl, units[i].suf) == 0) {
+        if (len >= sl && strcasecmp(s + len - sl, units[i].suf) == 0) {
             digits = len - sl;
             mul = units[i].mul;
             break;
         }
     }
-    long long v;
-    if (!util_str2ll(s, digits, &v)) return false;
-    if (v != 0 && (v > LLONG_MAX / mul || v < LLONG_MIN / mul)) return false;
+    /* Digits only, as Redis's memtoull reads them: leading zeros are
+     * fine, a sign or a space is not, and no digits at all is 0 (CONFIG
+     * SET maxmemory "" replies OK on Redis). */
+    long long v = 0;
+    for (size_t i = 0; i < digits; i++) {
+        int d = s[i] - '0';
+        if (d < 0 || d > 9 || v > (LLONG_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (v > LLONG_MAX / mul) return false;
     *out = v * mul;
     return true;
 }

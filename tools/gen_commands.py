@@ -160,7 +160,7 @@ def docs_blob(d):
         elif k == "arguments":
             out += args_blob(v)
         elif k == "history":
-            out += b"*%d\r\n" % len(v)
+            out += b"~%d\r\n" % len(v)   # a set of [version, change] pairs
             for h in v:
                 out += resp3(h)
         else:
