@@ -305,15 +305,18 @@ def cmd_report(args):
                                              meta.get("load_end", "?")))
     fr = meta.get("foreign_pct")
     L.append("- Other processes used %s%% of the machine's CPU during the run "
-             "(100%% = all %s CPUs; /proc/stat minus our servers and clients)%s"
+             "(100%% = all %s CPUs; /proc/stat minus our servers and clients); "
+             "%s strata/redis pair(s) re-run because others took > %s%%%s"
              % (fr if fr is not None else "?", meta.get("nproc", "?"),
+                meta.get("retries", "?"), meta.get("busy_pct", "?"),
                 "; " + meta["idle_wait"] if "idle_wait" in meta else ""))
     try:
         if float(fr) >= 10:
             L.append("")
             L.append("> **Warning:** other processes took %s%% of the CPU during "
-                     "this run, so the ratios below mostly measure them. "
-                     "Re-run on a quiet machine (`--wait-idle 600`)." % fr)
+                     "this run. Rows whose *others* column is above ~10%% "
+                     "measure the neighbours as much as the servers; re-run "
+                     "on a quiet machine (`--wait-idle 600`)." % fr)
             L.append("")
     except (TypeError, ValueError):
         pass
@@ -336,6 +339,15 @@ def cmd_report(args):
              "(max-min)/median rps over rounds (– with one round). Others = "
              "the most CPU, in % of the machine, that other processes took "
              "during any of the row's runs.")
+    L.append("")
+    L.append("Placements: **pinned** = each server alone under `taskset -c 1` "
+             "with `--io-threads 1`, redis-benchmark under `taskset -c 0` (one "
+             "core each: the fair per-core comparison); **unpinned** = no "
+             "taskset, servers with `--io-threads 2`, `redis-benchmark "
+             "--threads 2`, so client and server share all CPUs. On a 2-CPU "
+             "machine redis-server's busy-polling I/O threads make it slower "
+             "with `--io-threads 2` than with 1, which flatters strata in the "
+             "unpinned rows.")
     L.append("")
     L.append("| row | placement | pipeline | -d | strata rps | redis rps | ratio "
              "| strata p50 / p99 ms | redis p50 / p99 ms | noise | others |")
