@@ -58,6 +58,7 @@ typedef struct client {
     char addr[64], laddr[64];
     int64_t ctime_ms, last_interaction_ms;
     uint64_t tot_cmds;
+    uint64_t nerrors;          /* error replies sent (failed_calls accounting) */
     int64_t cmd_now_ms;        /* "now" for the running command */
     struct client *reg_prev, *reg_next; /* registry links (networking.c) */
 } client;

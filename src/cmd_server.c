@@ -125,7 +125,7 @@ void cmd_hello(client *c) {
     }
     if (!c->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                       "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                       "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
                        "select the RESP protocol version at the same time");
         return;
     }
@@ -364,6 +364,22 @@ void cmd_info(client *c) {
                   TV(self.ru_stime), TV(self.ru_utime), TV(kids.ru_stime), TV(kids.ru_utime));
 #undef TV
     }
+    if (want(argc, argv, "commandstats", false)) {
+        info_section(&b, "Commandstats", &first);
+        for (int i = 0; i < command_count(); i++) {
+            const command *top = command_at(i);
+            for (int s = -1; s < top->nsubs; s++) {
+                const command *cmd = s < 0 ? top : top->subs[s];
+                command_stats st;
+                command_stats_get(cmd, &st);
+                if (!st.calls && !st.rejected_calls && !st.failed_calls) continue;
+                sb_printf(&b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
+                          cmd->name, (unsigned long long)st.calls, (unsigned long long)st.usec,
+                          st.calls ? (double)st.usec / (double)st.calls : 0.0,
+                          (unsigned long long)st.rejected_calls, (unsigned long long)st.failed_calls);
+            }
+        }
+    }
     if (want(argc, argv, "keyspace", true)) {
         info_section(&b, "Keyspace", &first);
         for (int db = 0; db < ks_ndbs(); db++) {
@@ -432,6 +448,7 @@ void cmd_config_set(client *c) {
 void cmd_config_resetstat(client *c) {
     ks_stat_reset();
     net_stat_reset();
+    command_stats_reset();
     atomic_store(&srv.stats.total_connections, 0);
     atomic_store(&srv.stats.rejected_connections, 0);
     atomic_store(&srv.stats.total_error_replies, 0);

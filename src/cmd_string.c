@@ -233,6 +233,9 @@ static void set_generic(client *c, unsigned flags, int exp_i,
     ks_key k = arg_key(c, 1);
     ks_lock_key(&k);
     if ((flags & OPT_GET) && get_generic(c, &k, now) < 0) goto out;
+    /* KEEPTTL must not keep the TTL of a key that already expired: look
+     * it up first so lazy expiry removes it. */
+    if ((flags & OPT_KEEPTTL) && !(flags & (OPT_NX | OPT_XX))) lookup_write(c, &k, now);
     if (flags & (OPT_NX | OPT_XX)) {
         bool found = lookup_write(c, &k, now) != NULL;
         if (((flags & OPT_NX) && found) || ((flags & OPT_XX) && !found)) {

@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 static command table[] = {
 #define CMD(n, p, a, fl, f, l, s, acl, proc, tips, ks, docs) \
     {n, p, a, fl, f, l, s, acl, proc, tips, sizeof(tips) - 1, ks, sizeof(ks) - 1, docs, \
-     sizeof(docs) - 1, NULL, NULL, 0, 0, 0, 0, 0},
+     sizeof(docs) - 1, NULL, NULL, 0, 0},
 #include "commands.def"
 #undef CMD
 };
@@ -27,6 +28,50 @@ static command table[] = {
 #define LOOKUP_SIZE 256   /* power of two, > 2x the top-level commands */
 
 static const command *top[NCMDS];
+
+/* Per-thread command counters, registered so INFO can sum them. */
+#define MAX_STAT_THREADS 256
+static command_stats *thread_stats[MAX_STAT_THREADS];
+static _Atomic int nthread_stats;
+static _Thread_local command_stats *my_stats;
+
+/* Only the owning thread writes its counters; a relaxed store of load+n
+ * keeps INFO's concurrent reads race-free without a locked instruction. */
+#define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
+static command_stats *stats_of(const command *cmd) {
+    if (!my_stats) {
+        int i = atomic_fetch_add(&nthread_stats, 1);
+        my_stats = xcalloc(NCMDS, sizeof(command_stats));
+        if (i < MAX_STAT_THREADS) thread_stats[i] = my_stats;
+    }
+    return &my_stats[cmd->index];
+}
+
+void command_stats_get(const command *cmd, command_stats *out) {
+    memset(out, 0, sizeof(*out));
+    int n = atomic_load(&nthread_stats);
+    for (int i = 0; i < n && i < MAX_STAT_THREADS; i++) {
+        command_stats *s = thread_stats[i];
+        if (!s) continue;
+        out->calls += __atomic_load_n(&s[cmd->index].calls, __ATOMIC_RELAXED);
+        out->usec += __atomic_load_n(&s[cmd->index].usec, __ATOMIC_RELAXED);
+        out->rejected_calls += __atomic_load_n(&s[cmd->index].rejected_calls, __ATOMIC_RELAXED);
+        out->failed_calls += __atomic_load_n(&s[cmd->index].failed_calls, __ATOMIC_RELAXED);
+    }
+}
+
+void command_stats_reset(void) {
+    int n = atomic_load(&nthread_stats);
+    for (int i = 0; i < n && i < MAX_STAT_THREADS; i++)
+        if (thread_stats[i])
+            for (int j = 0; j < NCMDS; j++) {
+                __atomic_store_n(&thread_stats[i][j].calls, 0, __ATOMIC_RELAXED);
+                __atomic_store_n(&thread_stats[i][j].usec, 0, __ATOMIC_RELAXED);
+                __atomic_store_n(&thread_stats[i][j].rejected_calls, 0, __ATOMIC_RELAXED);
+                __atomic_store_n(&thread_stats[i][j].failed_calls, 0, __ATOMIC_RELAXED);
+            }
+}
 static int ntop;
 static const command *lookup_tab[LOOKUP_SIZE];
 
@@ -38,6 +83,7 @@ static uint32_t name_hash(const char *s, size_t len) {
 
 void commands_setup(void) {
     ntop = 0;
+    for (int i = 0; i < NCMDS; i++) table[i].index = i;
     for (int i = 0; i < NCMDS; i++) {
         command *c = &table[i];
         if (c->parent_name[0]) continue;
@@ -113,10 +159,12 @@ const command *command_resolve(client *c) {
     }
     if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) {
         reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
+        STAT_ADD(stats_of(cmd)->rejected_calls, 1);
         return NULL;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
         reply_error(c, "NOAUTH Authentication required.");
+        STAT_ADD(stats_of(cmd)->rejected_calls, 1);
         return NULL;
     }
     return cmd;
@@ -129,10 +177,16 @@ void command_call(client *c) {
         return;
     }
     c->cmd = cmd;
-    c->cmd_now_ms = util_ms();
+    int64_t start = util_us();
+    c->cmd_now_ms = start / 1000;
+    uint64_t errors = c->nerrors;
     if (c->reply_mode == 2) c->reply_mode = 3;   /* CLIENT REPLY SKIP: this one */
     cmd->proc(c);
     if (c->reply_mode == 3) c->reply_mode = 0;
+    command_stats *st = stats_of(cmd);
+    STAT_ADD(st->calls, 1);
+    STAT_ADD(st->usec, (uint64_t)(util_us() - start));
+    if (c->nerrors != errors) STAT_ADD(st->failed_calls, 1);
     c->lastcmd = cmd;
     c->tot_cmds++;
 }

@@ -40,8 +40,16 @@ typedef struct command {
     const struct command *parent;
     const struct command **subs;
     int nsubs;
-    uint64_t calls, usec, rejected_calls, failed_calls;  /* INFO commandstats */
+    int index;                      /* position in the table, for per-thread stats */
 } command;
+
+/* INFO commandstats: counted per thread (no shared cache line per command
+ * on the hot path) and summed on read. */
+typedef struct command_stats {
+    uint64_t calls, usec, rejected_calls, failed_calls;
+} command_stats;
+void command_stats_get(const command *cmd, command_stats *out);
+void command_stats_reset(void);
 
 void commands_setup(void);
 void commands_teardown(void);

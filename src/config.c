@@ -19,6 +19,7 @@
 #include "util.h"
 
 config cfg;
+static config defaults;      /* cfg as config_setup left it */
 
 enum ctype { T_BOOL, T_INT, T_MEM, T_STR, T_ENUM, T_COB, T_OCTAL };
 #define F_IMMUTABLE 0x1
@@ -214,22 +215,26 @@ static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
     return false;
 }
 
-static void format(const directive *d, char *buf, size_t len) {
+/* Render d's value as held in *c (the live cfg, or the defaults snapshot). */
+static void format_from(const config *c, const directive *d, char *buf, size_t len) {
+    const void *f = (const char *)c + d->off;
     switch (d->type) {
-    case T_BOOL: snprintf(buf, len, "%s", *(bool *)field(d) ? "yes" : "no"); break;
-    case T_INT: case T_MEM: snprintf(buf, len, "%lld", *(long long *)field(d)); break;
-    case T_OCTAL: snprintf(buf, len, "%llo", *(long long *)field(d)); break;
-    case T_STR: snprintf(buf, len, "%s", *(char **)field(d) ? *(char **)field(d) : ""); break;
-    case T_ENUM: snprintf(buf, len, "%s", d->enums[*(int *)field(d)]); break;
+    case T_BOOL: snprintf(buf, len, "%s", *(const bool *)f ? "yes" : "no"); break;
+    case T_INT: case T_MEM: snprintf(buf, len, "%lld", *(const long long *)f); break;
+    case T_OCTAL: snprintf(buf, len, "%llo", *(const long long *)f); break;
+    case T_STR: snprintf(buf, len, "%s", *(char *const *)f ? *(char *const *)f : ""); break;
+    case T_ENUM: snprintf(buf, len, "%s", d->enums[*(const int *)f]); break;
     case T_COB: {
         size_t n = 0;
         for (int i = 0; i < COB_CLASSES; i++)
             n += (size_t)snprintf(buf + n, len - n, "%s%s %lld %lld %lld", i ? " " : "", cob_names[i],
-                                  cfg.cob[i].hard, cfg.cob[i].soft, cfg.cob[i].soft_seconds);
+                                  c->cob[i].hard, c->cob[i].soft, c->cob[i].soft_seconds);
         break;
     }
     }
 }
+
+static void format(const directive *d, char *buf, size_t len) { format_from(&cfg, d, buf, len); }
 
 void config_setup(void) {
     memset(&cfg, 0, sizeof(cfg));
@@ -239,6 +244,9 @@ void config_setup(void) {
             fprintf(stderr, "bad default for %s: %s\n", dirs[i].name, err);
             abort();
         }
+    /* REWRITE compares against this. Its strings are cfg's first ones,
+     * which stay allocated (live or retired) until config_teardown. */
+    defaults = cfg;
 }
 
 void config_teardown(void) {
@@ -270,6 +278,8 @@ static bool fatal(int lineno, const char *line, const char *msg) {
     return false;
 }
 
+static int save_lines;       /* `save` lines seen by the current config_load */
+
 /* One directive from the file or the command line. */
 static bool load_line(int lineno, const char *orig, int argc, char **argv) {
     const directive *d = find_dir(argv[0]);
@@ -281,6 +291,14 @@ static bool load_line(int lineno, const char *orig, int argc, char **argv) {
     }
     char val[4096], err[256];
     join(argc, argv, val, sizeof(val));
+    /* Redis keeps every `save` line of a load ("save 900 1" then "save 300
+     * 10" is "900 1 300 10"); the first replaces the default, `save ""`
+     * empties the list. */
+    if (!strcmp(d->name, "save") && val[0] && save_lines++ && cfg.save && cfg.save[0]) {
+        char both[4096];
+        int bl = snprintf(both, sizeof(both), "%s %s", cfg.save, val);
+        if (bl > 0 && (size_t)bl < sizeof(both)) memcpy(val, both, (size_t)bl + 1);
+    }
     if (!apply(d, val, err, sizeof(err))) {
         char msg[300];
         snprintf(msg, sizeof(msg), "%c%s", err[0] >= 'a' && err[0] <= 'z' ? err[0] - 32 : err[0], err + 1);
@@ -314,6 +332,7 @@ static int split_line(char *line, char **argv, int max, resp_parser *p) {
 }
 
 bool config_load(const char *path, int argc, char **argv) {
+    save_lines = 0;
     resp_parser p;
     resp_parser_init(&p);
     bool ok = true;
@@ -420,6 +439,26 @@ bool config_set(int npairs, const char **names, const char **values, char *err, 
 
 const char *config_file_path(void) { return conf_path; }
 
+/* A value as the file must spell it to read it back through the inline
+ * splitter (Redis's sdscatrepr): in double quotes, with backslash, quote
+ * and control bytes escaped. out >= 4 * strlen(v) + 3. */
+static const char *quote(const char *v, char *out, size_t len) {
+    size_t n = 0;
+    out[n++] = '"';
+    for (; *v && n + 6 < len; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c == '\\' || c == '"') { out[n++] = '\\'; out[n++] = (char)c; }
+        else if (c == '\n') { out[n++] = '\\'; out[n++] = 'n'; }
+        else if (c == '\r') { out[n++] = '\\'; out[n++] = 'r'; }
+        else if (c == '\t') { out[n++] = '\\'; out[n++] = 't'; }
+        else if (c < 0x20 || c == 0x7f) n += (size_t)snprintf(out + n, len - n, "\\x%02x", c);
+        else out[n++] = (char)c;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return out;
+}
+
 bool config_rewrite(char *err, size_t errlen) {
     if (!conf_path[0]) {
         snprintf(err, errlen, "ERR The server is running without a config file");
@@ -455,8 +494,9 @@ bool config_rewrite(char *err, size_t errlen) {
             if (seen[di]) outline[0] = '\0';
             else {
                 seen[di] = true;
+                char q[4200];
                 format(d, val, sizeof(val));
-                snprintf(outline, sizeof(outline), "%s \"%s\"\n", d->name, val);
+                snprintf(outline, sizeof(outline), "%s %s\n", d->name, quote(val, q, sizeof(q)));
             }
         } else {
             snprintf(outline, sizeof(outline), "%s", line);
@@ -470,21 +510,15 @@ bool config_rewrite(char *err, size_t errlen) {
     fclose(f);
     for (size_t i = 0; i < NDIRS; i++) {
         if (seen[i]) continue;
+        /* Compare with the snapshot, never by applying the default to
+         * cfg: other threads read cfg without the lock, and must not see
+         * a default (an empty requirepass) even for a moment. */
         char def[1024];
         format(&dirs[i], val, sizeof(val));
-        config tmp = cfg;
-        char e2[256];
-        apply(&dirs[i], dirs[i].def, e2, sizeof(e2));
-        format(&dirs[i], def, sizeof(def));
-        if (dirs[i].type == T_STR) {
-            /* apply() on a string field allocated; put the live value back */
-            set_str(&dirs[i], val);
-        } else {
-            cfg = tmp;
-        }
+        format_from(&defaults, &dirs[i], def, sizeof(def));
         if (strcmp(def, val) == 0) continue;
-        char outline[1200];
-        int n = snprintf(outline, sizeof(outline), "%s \"%s\"\n", dirs[i].name, val);
+        char outline[4400], q[4200];
+        int n = snprintf(outline, sizeof(outline), "%s %s\n", dirs[i].name, quote(val, q, sizeof(q)));
         if (len + (size_t)n + 1 > cap) out = xrealloc(out, cap = (len + (size_t)n + 1) * 2);
         memcpy(out + len, outline, (size_t)n);
         len += (size_t)n;
@@ -505,6 +539,8 @@ bool config_rewrite(char *err, size_t errlen) {
 /* The table as conf/strata.conf comments (used by `strata-server --dump-conf`). */
 void config_dump_defaults(FILE *out) {
     for (size_t i = 0; i < NDIRS; i++)
+        /* multi-word defaults (bind, client-output-buffer-limit) are
+         * several arguments of one line, as the file takes them */
         fprintf(out, "# %s\n# %s %s\n\n", dirs[i].help, dirs[i].name,
-                dirs[i].def[0] && !strchr(dirs[i].def, ' ') ? dirs[i].def : "\"\"");
+                dirs[i].def[0] ? dirs[i].def : "\"\"");
 }

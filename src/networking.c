@@ -362,6 +362,20 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
         ks_active_expire((unsigned)w->id, (unsigned)nworkers, now, budget);
     }
     ks_rehash_step((unsigned)w->id, (unsigned)nworkers);
+    /* A client that never reads never triggers on_write again, so the
+     * output limits are also checked here. */
+    client *over[64];
+    int no = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (client *c = registry; c && no < 64; c = c->reg_next)
+        if (c->w == w && c->olen > c->osent && cob_exceeded(c, c->olen - c->osent)) over[no++] = c;
+    pthread_mutex_unlock(&reg_lock);
+    for (int i = 0; i < no; i++) {
+        log_warning("Client id=%llu addr=%s closed for overcoming of output buffer limits.",
+                    (unsigned long long)over[i]->id, over[i]->addr);
+        atomic_fetch_add(&srv.stats.client_obuf_limit_disconnections, 1);
+        client_free(over[i]);
+    }
     if (cfg.timeout > 0) {
         client *idle[64];
         int ni = 0;
@@ -595,7 +609,7 @@ void net_client_info(client *c, char *buf, size_t len) {
     if (c->no_evict) flags[nf++] = 'e';
     if (!nf) flags[nf++] = 'N';
     flags[nf] = '\0';
-    const char *cmd = c->lastcmd ? c->lastcmd->name : (c->cmd ? c->cmd->name : "NULL");
+    const char *cmd = c->cmd ? c->cmd->name : "NULL";   /* running, else last run */
     static const char *modes[] = {"on", "off", "skip", "skip"};
     snprintf(buf, len,
              "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 "

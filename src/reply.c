@@ -58,6 +58,7 @@ void reply_error(client *c, const char *msg) {
      * so they become spaces as Redis does. */
     size_t n = strlen(msg);
     atomic_fetch_add_explicit(&srv.stats.total_error_replies, 1, memory_order_relaxed);
+    c->nerrors++;
     if (c->reply_mode != 0) return;
     bool has_code = msg[0] != '\0' && msg[0] != ' ';
     if (has_code) {

@@ -450,7 +450,7 @@ static hserver *start_argv(const char *file, int line, int nextra,
     }
 }
 
-hserver *h_start(const char *arg, ...)
+hserver *h_start_at(const char *file, int line, const char *arg, ...)
 {
     const char *extra[64];
     int n = 0;
@@ -459,14 +459,14 @@ hserver *h_start(const char *arg, ...)
     for (const char *a = arg; a && n < 64; a = va_arg(ap, const char *))
         extra[n++] = a;
     va_end(ap);
-    hserver *s = start_argv(__FILE__, __LINE__, n, extra);
+    hserver *s = start_argv(file, line, n, extra);
     if (!s)
         return NULL;
     track(TR_SERVER, s);
     return h_failed() ? NULL : s;
 }
 
-hserver *h_shared(void)
+hserver *h_shared_at(const char *file, int line)
 {
     if (shared_srv && !reap(shared_srv))
         return shared_srv;
@@ -474,10 +474,10 @@ hserver *h_shared(void)
         /* It died outside any test's watch; report and replace it. */
         char d[100];
         describe_status(shared_srv->status, d, sizeof d);
-        h_fail(__FILE__, __LINE__, "shared server had died (%s)", d);
+        h_fail(file, line, "shared server had died (%s)", d);
         return NULL;
     }
-    hserver *s = start_argv(__FILE__, __LINE__, 0, NULL);
+    hserver *s = start_argv(file, line, 0, NULL);
     if (!s)
         return NULL;
     s->shared = true;
@@ -494,6 +494,7 @@ hserver *h_shared(void)
 
 static bool stop_server(hserver *s, const char *file, int line)
 {
+    s->checked = true;
     if (reap(s)) {
         char d[100];
         describe_status(s->status, d, sizeof d);
@@ -525,7 +526,10 @@ static bool stop_server(hserver *s, const char *file, int line)
     return true;
 }
 
-bool h_stop(hserver *s) { return stop_server(s, __FILE__, __LINE__); }
+bool h_stop_at(const char *file, int line, hserver *s)
+{
+    return stop_server(s, file, line);
+}
 
 long h_rss_kb(hserver *s)
 {
@@ -550,14 +554,14 @@ static void set_timeouts(redisContext *c)
     redisSetTimeout(c, tv);
 }
 
-redisContext *h_connect(hserver *s)
+redisContext *h_connect_at(const char *file, int line, hserver *s)
 {
     if (!s)
         return NULL;
     struct timeval tv = { 5 * slow, 0 };
     redisContext *c = redisConnectWithTimeout("127.0.0.1", s->port, tv);
     if (!c || c->err) {
-        h_fail(__FILE__, __LINE__, "connect to port %d: %s", s->port,
+        h_fail(file, line, "connect to port %d: %s", s->port,
                c ? c->errstr : "out of memory");
         if (c)
             redisFree(c);
@@ -568,12 +572,13 @@ redisContext *h_connect(hserver *s)
     return c;
 }
 
-redisContext *h_connect_unix(hserver *s, const char *sockname)
+redisContext *h_connect_unix_at(const char *file, int line, hserver *s,
+                                const char *sockname)
 {
     struct timeval tv = { 5 * slow, 0 };
     redisContext *c = redisConnectUnixWithTimeout(h_path(s, sockname), tv);
     if (!c || c->err) {
-        h_fail(__FILE__, __LINE__, "connect to %s: %s", h_path(s, sockname),
+        h_fail(file, line, "connect to %s: %s", h_path(s, sockname),
                c ? c->errstr : "out of memory");
         if (c)
             redisFree(c);
@@ -584,15 +589,15 @@ redisContext *h_connect_unix(hserver *s, const char *sockname)
     return c;
 }
 
-redisContext *h_fresh(void)
+redisContext *h_fresh_at(const char *file, int line)
 {
-    hserver *s = h_shared();
+    hserver *s = h_shared_at(file, line);
     if (!s)
         return NULL;
-    redisContext *c = h_connect(s);
+    redisContext *c = h_connect_at(file, line, s);
     if (!c)
         return NULL;
-    if (!h_expect_cmd(__FILE__, __LINE__, c, "+OK", "FLUSHALL"))
+    if (!h_expect_cmd(file, line, c, "+OK", "FLUSHALL"))
         return NULL;
     return c;
 }
@@ -815,6 +820,16 @@ static int cmp_rendered(const void *a, const void *b)
     return d;
 }
 
+static void sort_arrays(redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i < r->elements; i++)
+        sort_arrays(r->element[i]);
+    if (r->elements > 1)
+        qsort(r->element, r->elements, sizeof *r->element, cmp_rendered);
+}
+
 bool h_expect_cmd_sorted(const char *file, int line, redisContext *c,
                          const char *exp, const char *fmt, ...)
 {
@@ -823,8 +838,8 @@ bool h_expect_cmd_sorted(const char *file, int line, redisContext *c,
     va_start(ap, fmt);
     redisReply *r = vcmd(file, line, c, &desc, fmt, ap);
     va_end(ap);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 1)
-        qsort(r->element, r->elements, sizeof *r->element, cmp_rendered);
+    if (r)
+        sort_arrays(r);
     bool ok = r && compare(file, line, desc.p ? desc.p : fmt, r, exp);
     free(desc.p);
     return ok;
@@ -886,25 +901,26 @@ bool h_info_field(const char *info, const char *field, char *out, size_t cap)
     return false;
 }
 
-const char *h_info(redisContext *c, const char *section)
+const char *h_info_at(const char *file, int line, redisContext *c, const char *section)
 {
-    redisReply *r = section ? h_cmd(__FILE__, __LINE__, c, "INFO %s", section)
-                            : h_cmd(__FILE__, __LINE__, c, "INFO");
+    redisReply *r = section ? h_cmd(file, line, c, "INFO %s", section)
+                            : h_cmd(file, line, c, "INFO");
     if (!r)
         return NULL;
     if (r->type != REDIS_REPLY_STRING) {
         char b[200];
         h_render(r, b, sizeof b);
-        h_fail(__FILE__, __LINE__, "INFO %s: expected a bulk string, got %s",
+        h_fail(file, line, "INFO %s: expected a bulk string, got %s",
                section ? section : "", b);
         return NULL;
     }
     return r->str;
 }
 
-long long h_info_ll(redisContext *c, const char *section, const char *field)
+long long h_info_ll_at(const char *file, int line, redisContext *c,
+                      const char *section, const char *field)
 {
-    const char *info = h_info(c, section);
+    const char *info = h_info_at(file, line, c, section);
     char v[64];
     if (!info || !h_info_field(info, field, v, sizeof v))
         return LLONG_MIN;
@@ -923,15 +939,18 @@ static hraw *raw_wrap(int fd)
     return r;
 }
 
-hraw *h_raw_open(hserver *s)
+hraw *h_raw_open_at(const char *file, int line, hserver *s, int rcvbuf)
 {
     if (!s)
         return NULL;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Before connect(), so that the advertised window is small too. */
+    if (fd >= 0 && rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(s->port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        h_fail(__FILE__, __LINE__, "raw connect to port %d: %s", s->port, strerror(errno));
+        h_fail(file, line, "raw connect to port %d: %s", s->port, strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
@@ -941,13 +960,13 @@ hraw *h_raw_open(hserver *s)
     return raw_wrap(fd);
 }
 
-hraw *h_raw_open_unix(hserver *s, const char *sockname)
+hraw *h_raw_open_unix_at(const char *file, int line, hserver *s, const char *sockname)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     snprintf(a.sun_path, sizeof a.sun_path, "%s", h_path(s, sockname));
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        h_fail(__FILE__, __LINE__, "raw connect to %s: %s", a.sun_path, strerror(errno));
+        h_fail(file, line, "raw connect to %s: %s", a.sun_path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
@@ -1248,7 +1267,8 @@ static void release_tracked(void)
         if (trk[i].kind != TR_SERVER || !trk[i].p)
             continue;
         hserver *s = trk[i].p;
-        stop_server(s, "(test end)", 0);   /* reports an unclean exit */
+        if (!s->checked || s->running)
+            stop_server(s, "(test end)", 0);   /* reports an unclean exit */
         for (int j = 0; j < nall_servers; j++)
             if (all_servers[j] == s)
                 all_servers[j] = NULL;

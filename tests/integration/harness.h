@@ -20,10 +20,15 @@
  * An expected text that starts with "glob:" is a pattern in which '*'
  * matches any run of characters and '?' one character.
  *
+ * Expectations are redis-server 7.0.15's replies; a comment starting with
+ * "DIFFERS:" marks the few places where strata is allowed to (or must)
+ * answer differently, and says what strata must do there.
+ *
  * Environment: REF=1 runs the tests against redis-server (to validate the
  * tests themselves); otherwise STRATA_SERVER, or $BUILD/strata-server
  * (BUILD defaults to "build"). STRATA_SLOW=1 (sanitizer builds) stretches
- * every timeout threefold. Tests run on one thread; the harness is not
+ * every timeout threefold. Arguments select tests by substring
+ * ("integration protocol_ limits_maxclients"); -l lists them. Tests run on one thread; the harness is not
  * thread-safe (worker threads in a test must not use it). */
 #ifndef STRATA_TEST_HARNESS_H
 #define STRATA_TEST_HARNESS_H
@@ -68,6 +73,7 @@ typedef struct hserver {
     char dir[200];        /* private temporary directory, the server's cwd */
     bool running;
     bool shared;
+    bool checked;         /* its exit was already judged (h_stop) */
     int status;           /* wait status once it exited */
 } hserver;
 
@@ -77,12 +83,15 @@ typedef struct hserver {
  * starts with "@/" names a file in the server's directory ("@/x.pid").
  * Returns NULL after failing the test when the server does not answer PING
  * in time. The server is stopped (and must exit 0) when the test ends. */
-hserver *h_start(const char *arg, ...);
+hserver *h_start_at(const char *file, int line, const char *arg, ...);
+#define h_start(...) h_start_at(__FILE__, __LINE__, __VA_ARGS__)
 /* The default server shared by tests that need no special configuration;
  * started on first use and stopped (and checked) after the last test. */
-hserver *h_shared(void);
+hserver *h_shared_at(const char *file, int line);
+#define h_shared() h_shared_at(__FILE__, __LINE__)
 /* SIGTERM, then wait for exit status 0; fails the test otherwise. */
-bool h_stop(hserver *s);
+bool h_stop_at(const char *file, int line, hserver *s);
+#define h_stop(s) h_stop_at(__FILE__, __LINE__, (s))
 /* Wait for the process to exit by itself; returns its wait status, or -1
  * if it is still running after timeout_ms (multiplied by h_slow()). */
 int h_wait_exit(hserver *s, int timeout_ms);
@@ -93,10 +102,15 @@ long h_rss_kb(hserver *s);
 
 /* ---- hiredis connections (tracked) ---- */
 
-redisContext *h_connect(hserver *s);          /* NULL after failing */
-redisContext *h_connect_unix(hserver *s, const char *sockname);
+/* NULL after failing the test. */
+redisContext *h_connect_at(const char *file, int line, hserver *s);
+redisContext *h_connect_unix_at(const char *file, int line, hserver *s,
+                                const char *sockname);
+#define h_connect(s) h_connect_at(__FILE__, __LINE__, (s))
+#define h_connect_unix(s, name) h_connect_unix_at(__FILE__, __LINE__, (s), (name))
 /* A connection to the shared server, db 0, after FLUSHALL. */
-redisContext *h_fresh(void);
+redisContext *h_fresh_at(const char *file, int line);
+#define h_fresh() h_fresh_at(__FILE__, __LINE__)
 
 /* Send one command and return its reply (freed when the test ends), or
  * NULL after failing the test on an I/O error. */
@@ -109,8 +123,9 @@ bool h_expect_reply(const char *file, int line, const char *what,
                     const redisReply *r, const char *exp);
 bool h_expect_cmd(const char *file, int line, redisContext *c,
                   const char *exp, const char *fmt, ...);
-/* Like h_expect_cmd, with the elements of an array reply sorted by their
- * rendering first (KEYS, SCAN pages: order is unspecified). */
+/* Like h_expect_cmd, with the elements of every array in the reply (nested
+ * ones first) sorted by their rendering (KEYS, SCAN pages: order is
+ * unspecified). */
 bool h_expect_cmd_sorted(const char *file, int line, redisContext *c,
                          const char *exp, const char *fmt, ...);
 /* The reply must be an integer in [lo, hi] (TTLs, clocks). */
@@ -133,8 +148,14 @@ typedef struct hraw {
     bool eof;             /* peer closed (or reset) */
 } hraw;
 
-hraw *h_raw_open(hserver *s);                  /* TCP_NODELAY set */
-hraw *h_raw_open_unix(hserver *s, const char *sockname);
+/* TCP with TCP_NODELAY; rcvbuf > 0 sets a small SO_RCVBUF (for clients
+ * that never read). NULL after failing the test. */
+hraw *h_raw_open_at(const char *file, int line, hserver *s, int rcvbuf);
+hraw *h_raw_open_unix_at(const char *file, int line, hserver *s,
+                         const char *sockname);
+#define h_raw_open(s) h_raw_open_at(__FILE__, __LINE__, (s), 0)
+#define h_raw_open_rcvbuf(s, n) h_raw_open_at(__FILE__, __LINE__, (s), (n))
+#define h_raw_open_unix(s, name) h_raw_open_unix_at(__FILE__, __LINE__, (s), (name))
 /* Write all bytes; false on error (peer gone). */
 bool h_raw_send(hraw *r, const void *p, size_t n);
 bool h_raw_sends(hraw *r, const char *s);
@@ -219,8 +240,11 @@ bool h_expect_closed(const char *file, int line, hraw *r);
 /* A line "field:value" from an INFO reply; copies value into out. */
 bool h_info_field(const char *info, const char *field, char *out, size_t cap);
 /* INFO [section] from a connection, as a tracked string; NULL on error. */
-const char *h_info(redisContext *c, const char *section);
+const char *h_info_at(const char *file, int line, redisContext *c, const char *section);
+#define h_info(c, section) h_info_at(__FILE__, __LINE__, (c), (section))
 /* An integer field of INFO (LLONG_MIN when absent). */
-long long h_info_ll(redisContext *c, const char *section, const char *field);
+long long h_info_ll_at(const char *file, int line, redisContext *c,
+                      const char *section, const char *field);
+#define h_info_ll(c, section, field) h_info_ll_at(__FILE__, __LINE__, (c), (section), (field))
 
 #endif

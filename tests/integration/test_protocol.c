@@ -283,8 +283,8 @@ TEST(protocol_resp3)
     FRESH(c);
     RAW(r, h_shared());
     SEND(r, "HELLO 3\r\n");
-    /* strata may name itself, but the shape and the protocol fields are
-     * Redis's. */
+    /* DIFFERS: Redis answers "server": "redis"; strata may name itself
+     * and report its own version string. Everything else is Redis's. */
     EXPECT_RAW_REPLY(r, "glob:{\"server\": \"*\", \"version\": \"*\", \"proto\": :3, "
                      "\"id\": :*, \"mode\": \"standalone\", \"role\": \"master\", "
                      "\"modules\": []}");
