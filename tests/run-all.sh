@@ -110,7 +110,7 @@ elif compgen -G "tests/integration/*.c" >/dev/null; then
 fi
 
 if [ -f redis-compat/run.sh ] && [ -x redis-compat/run.sh ]; then
-    run_suite redis-compat "$compat_timeout" redis-compat/run.sh
+    STRATA_SERVER="${STRATA_SERVER:-$BUILD/strata-server}" run_suite redis-compat "$compat_timeout" redis-compat/run.sh
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then
