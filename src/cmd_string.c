@@ -405,6 +405,20 @@ void cmd_msetnx(client *c)
 
 /* ---- counters --------------------------------------------------------- */
 
+/* The current value of a counter key for a write: 1 with *p and *n set, 0 if
+ * absent, -1 after replying WRONGTYPE. Caller holds the key's lock. */
+static int counter_value(client *c, const ks_key *k, int64_t now, const char **p, size_t *n)
+{
+    ks_entry *e = lookup_write(c, k, now);
+    if (!e) return 0;
+    if (ks_entry_type(e) != KS_STRING) {
+        reply_error(c, ERR_WRONGTYPE);
+        return -1;
+    }
+    *p = ks_entry_val(e, n);
+    return 1;
+}
+
 /* INCR/DECR/INCRBY/DECRBY: the value must be a strict 64-bit decimal; the
  * result is stored as its decimal text and the TTL is kept. */
 static void incr_generic(client *c, long long incr)
@@ -412,19 +426,14 @@ static void incr_generic(client *c, long long incr)
     int64_t now = client_now_ms(c);
     ks_key k = arg_key(c, 1);
     ks_lock_key(&k);
-    ks_entry *e = lookup_write(c, &k, now);
+    const char *p;
+    size_t n;
     long long v = 0;
-    if (e) {
-        if (ks_entry_type(e) != KS_STRING) {
-            reply_error(c, ERR_WRONGTYPE);
-            goto out;
-        }
-        size_t n;
-        const char *p = ks_entry_val(e, &n);
-        if (!util_str2ll(p, n, &v)) {
-            reply_error(c, ERR_NOT_INT);
-            goto out;
-        }
+    int found = counter_value(c, &k, now, &p, &n);
+    if (found < 0) goto out;
+    if (found && !util_str2ll(p, n, &v)) {
+        reply_error(c, ERR_NOT_INT);
+        goto out;
     }
     if ((incr < 0 && v < 0 && incr < LLONG_MIN - v) ||
         (incr > 0 && v > 0 && incr > LLONG_MAX - v)) {
@@ -433,8 +442,8 @@ static void incr_generic(client *c, long long incr)
     }
     v += incr;
     char buf[32];
-    int n = util_ll2str(buf, v);
-    do_ks_set(c->db, &k, buf, (size_t)n, KS_NO_EXPIRE, KS_KEEPTTL);
+    int len = util_ll2str(buf, v);
+    do_ks_set(c->db, &k, buf, (size_t)len, KS_NO_EXPIRE, KS_KEEPTTL);
     reply_int(c, v);
 out:
     ks_unlock_key(&k);
@@ -477,19 +486,14 @@ void cmd_incrbyfloat(client *c)
     int64_t now = client_now_ms(c);
     ks_key k = arg_key(c, 1);
     ks_lock_key(&k);
-    ks_entry *e = lookup_write(c, &k, now);
+    const char *p;
+    size_t n;
     long double v = 0, incr;
-    if (e) {
-        if (ks_entry_type(e) != KS_STRING) {
-            reply_error(c, ERR_WRONGTYPE);
-            goto out;
-        }
-        size_t n;
-        const char *p = ks_entry_val(e, &n);
-        if (!util_str2ld(p, n, &v)) {
-            reply_error(c, ERR_NOT_FLOAT);
-            goto out;
-        }
+    int found = counter_value(c, &k, now, &p, &n);
+    if (found < 0) goto out;
+    if (found && !util_str2ld(p, n, &v)) {
+        reply_error(c, ERR_NOT_FLOAT);
+        goto out;
     }
     if (!arg_ld(c, 2, &incr, NULL)) goto out;
     v += incr;
@@ -499,9 +503,9 @@ void cmd_incrbyfloat(client *c)
     }
     /* The widest long double prints in under 5000 characters. */
     char buf[5 * 1024 + 64];
-    int n = util_ld2str(buf, sizeof(buf), v);
-    do_ks_set(c->db, &k, buf, (size_t)n, KS_NO_EXPIRE, KS_KEEPTTL | KS_NOINT);
-    reply_bulk(c, buf, (size_t)n);
+    int len = util_ld2str(buf, sizeof(buf), v);
+    do_ks_set(c->db, &k, buf, (size_t)len, KS_NO_EXPIRE, KS_KEEPTTL | KS_NOINT);
+    reply_bulk(c, buf, (size_t)len);
 out:
     ks_unlock_key(&k);
 }

@@ -24,6 +24,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -236,7 +237,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
 static void process_input(client *c) {
     resp_limits lim = {
         .max_bulk_len = cfg.proto_max_bulk_len,
-        .max_multibulk_len = c->authenticated ? 1024LL * 1024 * 1024 : 10,
+        .max_multibulk_len = c->authenticated ? INT_MAX : 10,
         .max_inline_len = 64 * 1024,
     };
     while (c->qpos < c->qlen && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
@@ -269,7 +270,7 @@ static void process_input(client *c) {
         c->qpos += consumed;
         resp_parser_reset(&c->parser);
         /* auth state may have changed the limits */
-        lim.max_multibulk_len = c->authenticated ? 1024LL * 1024 * 1024 : 10;
+        lim.max_multibulk_len = c->authenticated ? INT_MAX : 10;
     }
     if (c->qpos == c->qlen) {
         c->qpos = c->qlen = 0;

@@ -19,7 +19,6 @@
 #include <string.h>
 #include "util.h"
 
-#define PROTO_INLINE_MAX_SIZE (1024 * 64)
 
 enum { S_START, S_MB_HEADER, S_BULK_HEADER, S_BULK_DATA, S_INLINE };
 
@@ -171,7 +170,7 @@ enum resp_status resp_parse(resp_parser *p, char *buf, size_t len,
         case S_INLINE: {
             const char *nl = memchr(buf + p->scan, '\n', len - p->scan);
             if (!nl) {
-                if (len > PROTO_INLINE_MAX_SIZE)
+                if (len > lim->max_inline_len)
                     return fail(p, "Protocol error: too big inline request");
                 p->scan = len;
                 return RESP_AGAIN;
@@ -190,7 +189,7 @@ enum resp_status resp_parse(resp_parser *p, char *buf, size_t len,
         case S_MB_HEADER: {
             long cr = find_crlf(p, buf, len);
             if (cr < 0) {
-                if (len > PROTO_INLINE_MAX_SIZE)
+                if (len > lim->max_inline_len)
                     return fail(p, "Protocol error: too big mbulk count string");
                 return RESP_AGAIN;
             }
@@ -218,7 +217,7 @@ enum resp_status resp_parse(resp_parser *p, char *buf, size_t len,
             }
             long cr = find_crlf(p, buf, len);
             if (cr < 0) {
-                if (len - p->pos > PROTO_INLINE_MAX_SIZE)
+                if (len - p->pos > lim->max_inline_len)
                     return fail(p, "Protocol error: too big bulk count string");
                 return RESP_AGAIN;
             }

@@ -29,7 +29,7 @@ enum resp_status {
 
 typedef struct resp_limits {
     long long max_bulk_len;        /* proto-max-bulk-len */
-    long long max_multibulk_len;   /* 1024*1024 for unauthenticated, else INT_MAX */
+    long long max_multibulk_len;   /* 10 for unauthenticated clients (Redis 7.0), else INT_MAX */
     size_t max_inline_len;         /* PROTO_INLINE_MAX_SIZE (64k) */
 } resp_limits;
 

@@ -80,22 +80,6 @@ bool util_str2ld(const char *s, size_t len, long double *out) {
     return true;
 }
 
-bool util_str2d(const char *s, size_t len, double *out) {
-    char buf[5200];
-    if (len == 0 || len >= sizeof(buf)) return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    if (isspace((unsigned char)buf[0])) return false;
-    char *end;
-    errno = 0;
-    double v = strtod(buf, &end);
-    if ((size_t)(end - buf) != len || isnan(v)) return false;
-    if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO))
-        return false;
-    *out = v;
-    return true;
-}
-
 int util_ll2str(char *buf, long long v) {
     char tmp[24];
     unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;

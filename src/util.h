@@ -16,8 +16,6 @@ int64_t util_mono_us(void);  /* monotonic us, for durations */
 bool util_str2ll(const char *s, size_t len, long long *out);
 /* Like Redis's string2ld (strtold, no spaces, not NaN). */
 bool util_str2ld(const char *s, size_t len, long double *out);
-/* Like Redis's getDoubleFromObject (strtod, no spaces, not NaN). */
-bool util_str2d(const char *s, size_t len, double *out);
 /* Decimal formatting; returns the length written (buf >= 21 bytes). */
 int util_ll2str(char *buf, long long v);
 /* Redis's ld2string in LD_STR_HUMAN mode (INCRBYFLOAT replies): "%.17Lf"

@@ -134,10 +134,6 @@ TEST(util_str2ld) {
     CHECK(!util_str2ld("1x", 2, &v));
     CHECK(!util_str2ld("1e999999", 8, &v));            /* overflow */
     CHECK(util_str2ld("1.5xyz", 3, &v) && v == 1.5L);  /* length-delimited */
-    double d;
-    CHECK(util_str2d("2.25", 4, &d) && d == 2.25);
-    CHECK(!util_str2d("nan", 3, &d));
-    CHECK(!util_str2d("\t1", 2, &d));
 }
 
 static bool gm(const char *p, const char *s, bool nocase) {
