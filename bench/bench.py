@@ -140,6 +140,22 @@ def median(xs):
 
 # ---------------------------------------------------------------- report
 
+def fmt_us(x):
+    return "n/a" if not x or x.get("cpu_us") is None else "%.1f" % x["cpu_us"]
+
+
+def busy(x):
+    """Share of one core the server used over the run, in percent."""
+    if not x or x.get("cpu_us") is None or not x.get("rps"):
+        return None
+    return x["rps"] * x["cpu_us"] / 1e4
+
+
+def fmt_busy(x):
+    b = busy(x)
+    return "n/a" if b is None else "%.0f%%" % b
+
+
 def fmt_rps(x):
     return "n/a" if x is None else "{:,.0f}".format(x)
 
@@ -179,6 +195,10 @@ def collect(raw):
                 r["foreign"] = float(m.get("foreign_pct", ""))
             except ValueError:
                 r["foreign"] = None
+            try:
+                r["cpu_us"] = float(m.get("server_cpu_us") or "")
+            except ValueError:
+                r["cpu_us"] = None
             table[key][m["server"]].append(r)
     return table, order
 
@@ -193,6 +213,8 @@ def summarize(samples):
         "spread": spread([s["rps"] for s in samples]),
         "foreign": max([s["foreign"] for s in samples
                         if s.get("foreign") is not None], default=None),
+        "cpu_us": median([s["cpu_us"] for s in samples
+                          if s.get("cpu_us") is not None]),
         "n": len(samples),
     }
 
@@ -338,7 +360,11 @@ def cmd_report(args):
              "p50/p99 in ms. Noise = the larger of the two servers' "
              "(max-min)/median rps over rounds (– with one round). Others = "
              "the most CPU, in % of the machine, that other processes took "
-             "during any of the row's runs.")
+             "during any of the row's runs. CPU µs/req = the server process's "
+             "own CPU time (all threads, from /proc) divided by the requests "
+             "of the run; busy = that CPU as a share of one core over the "
+             "run (rps x µs/req), so a server far below 100% was waiting on "
+             "the client, not working.")
     L.append("")
     L.append("Placements: **pinned** = each server alone under `taskset -c 1` "
              "with `--io-threads 1`, redis-benchmark under `taskset -c 0` (one "
@@ -350,19 +376,21 @@ def cmd_report(args):
              "unpinned rows.")
     L.append("")
     L.append("| row | placement | pipeline | -d | strata rps | redis rps | ratio "
-             "| strata p50 / p99 ms | redis p50 / p99 ms | noise | others |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+             "| strata p50 / p99 ms | redis p50 / p99 ms | CPU µs/req strata / "
+             "redis | busy strata / redis | noise | others |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for k in order:
         pl, p, d, test = k
         s, r = summary[k]["strata"], summary[k]["redis"]
         noise = [x["spread"] for x in (s, r) if x and x["spread"] is not None]
         fo = [x["foreign"] for x in (s, r) if x and x["foreign"] is not None]
-        L.append("| %s | %s | %d | %d | %s | %s | %s | %s / %s | %s / %s | %s | %s |" % (
+        L.append("| %s | %s | %d | %d | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s | %s |" % (
             row_label(test, d, dsizes), pl, p, d,
             fmt_rps(s and s["rps"]), fmt_rps(r and r["rps"]),
             fmt_ratio(s and s["rps"], r and r["rps"]),
             fmt_ms(s and s["p50"]), fmt_ms(s and s["p99"]),
             fmt_ms(r and r["p50"]), fmt_ms(r and r["p99"]),
+            fmt_us(s), fmt_us(r), fmt_busy(s), fmt_busy(r),
             "%.0f%%" % max(noise) if noise else "–",
             "%.0f%%" % max(fo) if fo else "?"))
     L.append("")
@@ -467,8 +495,39 @@ def cmd_report(args):
 
     L.append("## What holds strata back")
     L.append("")
-    L.append("_To be filled in by the lead: which rows lag, and why "
-             "(profile, lock contention, allocator, reply path, ...)._")
+    L.append("Rows where strata is below redis-server (ratio < 1.00) or below "
+             "the 1.25 target, with what the CPU columns say about them. The "
+             "profile behind these notes and the next steps are in "
+             "[docs/performance.md](../../docs/performance.md).")
+    L.append("")
+    lag = []
+    for k in order:
+        s, r = summary[k]["strata"], summary[k]["redis"]
+        if not (s and r and r["rps"]):
+            continue
+        ratio = s["rps"] / r["rps"]
+        if ratio >= 1.25:
+            continue
+        bs, br = busy(s), busy(r)
+        why = []
+        if s.get("cpu_us") and r.get("cpu_us"):
+            why.append("strata used %.2fx redis's CPU per request"
+                       % (s["cpu_us"] / r["cpu_us"]))
+        if bs is not None and br is not None:
+            if k[0] == "pinned" and max(bs, br) < 85:
+                why.append("neither server was saturated (busy %.0f%% / "
+                           "%.0f%% of its core): the single-threaded "
+                           "redis-benchmark on the other core set the pace"
+                           % (bs, br))
+            else:
+                why.append("busy %.0f%% / %.0f%%" % (bs, br))
+        pl, p, d, test = k
+        lag.append("- %s %s -P %d -d %d: ratio %.2f; %s." % (
+            test.lower(), pl, p, d, ratio, "; ".join(why) or "no CPU data"))
+    if lag:
+        L.extend(lag)
+    else:
+        L.append("- Every row is at or above 1.25.")
     L.append("")
 
     with open(args.out, "w", encoding="utf-8") as f:

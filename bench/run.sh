@@ -115,7 +115,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 META="$RAW/meta.txt"
 CMDS="$RAW/commands.txt"
 : >"$CMDS"
-printf 'placement\tpipeline\tdsize\ttest\tserver\tround\tn\tcsvfile\tforeign_pct\tretries\n' >"$RAW/manifest.tsv"
+printf 'placement\tpipeline\tdsize\ttest\tserver\tround\tn\tcsvfile\tforeign_pct\tserver_cpu_us\tretries\n' >"$RAW/manifest.tsv"
 
 meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
 logcmd() { printf '%q ' "$@" | sed 's/ $//' >>"$CMDS"; echo >>"$CMDS"; }
@@ -352,6 +352,7 @@ nreq() {  # nreq PIPELINE TEST -> -n, scaled by --scale
 # -> BO_LINE (manifest line), BO_FP (others' CPU %)
 bench_one() {
     local pl=$1 srv=$2 port=$3 p=$4 d=$5 t=$6 r=$7 try=${8:-0} n f b0 t0 o0 fp
+    local spid k0 k1 us
     local -a cmd=()
     n=$(nreq "$p" "$t")
     f="$pl-P$p-d$d-$t-$srv-r$r.csv"
@@ -364,15 +365,22 @@ bench_one() {
     cmd+=(-h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE"
           -d "$d" -P "$p" -t "$t" --csv)
     logcmd "${cmd[@]}"
+    # The server's own CPU per request (all its threads): at -P 1 both
+    # servers wait on a single-threaded client, so rps alone hides how much
+    # of its core each server needed.
+    if [ "$srv" = strata ]; then spid=$spid_cur; else spid=$rpid_cur; fi
+    k0=$(pid_ticks "$spid")
     cpu_mark; b0=$M_BUSY; t0=$M_TOTAL; o0=$M_OURS
     if ! timeout "$BENCH_TIMEOUT" "${cmd[@]}" >"$RAW/$f" 2>"$RAW/${f%.csv}.err"; then
         echo "run.sh: $f failed or timed out (see ${f%.csv}.err)" >&2
     fi
     foreign_since "$b0" "$t0" "$o0"; fp=$FOREIGN
+    k1=$(pid_ticks "$spid")
+    us=$(awk -v k=$((k1 - k0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.2f\n", k * 1e6 / hz / n }')
     [ -s "$RAW/${f%.csv}.err" ] || rm -f "$RAW/${f%.csv}.err"
     BO_FP=$fp
-    BO_LINE=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$pl" "$p" "$d" "$t" "$srv" \
-        "$r" "$n" "$f" "$fp")
+    BO_LINE=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$pl" "$p" "$d" "$t" "$srv" \
+        "$r" "$n" "$f" "$fp" "$us")
     printf '  %-8s P%-2s d%-3s %-10s %-6s r%s %10s rps  others %s%% CPU\n' "$pl" "$p" "$d" "$t" "$srv" "$r" \
         "$(grep -v '^"test"' "$RAW/$f" | cut -d, -f2 | tr -d '"' | head -1)" "$fp" >&2
 }
@@ -380,8 +388,8 @@ bench_one() {
 if [ "$DO_THROUGHPUT" = 1 ]; then
     for pl in $PLACEMENTS; do
         if [ "$pl" = pinned ]; then iot=1; pin=1; else iot=2; pin=0; fi
-        start_server strata "$STRATA" "$iot" "$pin"; spid=$SRV_PID; sport=$SRV_PORT
-        start_server redis "$REDIS" "$iot" "$pin"; rpid=$SRV_PID; rport=$SRV_PORT
+        start_server strata "$STRATA" "$iot" "$pin"; spid_cur=$SRV_PID; sport=$SRV_PORT
+        start_server redis "$REDIS" "$iot" "$pin"; rpid_cur=$SRV_PID; rport=$SRV_PORT
         for r in $(seq 1 "$ROUNDS"); do
             for p in $PIPELINES; do
                 first=1
@@ -419,8 +427,8 @@ if [ "$DO_THROUGHPUT" = 1 ]; then
                 done
             done
         done
-        stop_server "$spid"
-        stop_server "$rpid"
+        stop_server "$spid_cur"
+        stop_server "$rpid_cur"
     done
 fi
 
