@@ -61,6 +61,12 @@ typedef struct client {
     uint64_t nerrors;          /* error replies sent (failed_calls accounting) */
     int64_t cmd_now_ms;        /* "now" for the running command */
     struct client *reg_prev, *reg_next; /* registry links (networking.c) */
+
+    /* transactions (multi.c) */
+    struct multi_state *mstate;          /* non-NULL between MULTI and EXEC */
+    struct watched_key **watched;        /* the keys this client WATCHes */
+    int nwatched, watched_cap;
+    _Atomic bool dirty_cas;              /* set from any thread when one changes */
 } client;
 
 #define CLIENT_CLOSE_AFTER_REPLY 0x1   /* QUIT, protocol error */

@@ -336,13 +336,14 @@ void cmd_randomkey(client *c) {
 /* ------------------------------------------------------------------ */
 
 /* Writes the value of src (valid under the lock) to dst in db, keeping the
- * encoding Redis would keep (a raw string stays raw) and the expiry. The
- * keyspace contract keeps src's value pointer valid while another key is
- * written, so no copy is made. */
-static void copy_entry(int db, const ks_key *dst, const ks_entry *src) {
+ * encoding Redis would keep and the expiry. RENAME moves Redis's object
+ * (a shared small integer stays shared); COPY duplicates it (`dup`), and a
+ * duplicate is never shared. The keyspace contract keeps src's value
+ * pointer valid while another key is written, so no copy is made. */
+static void copy_entry(int db, const ks_key *dst, const ks_entry *src, bool dup) {
     size_t vlen;
     const char *val = ks_entry_val(src, &vlen);
-    unsigned flags = ks_entry_encoding(src) == KS_ENC_RAW ? KS_RAW : 0;
+    unsigned flags = ks_entry_set_flags(src) | (dup ? KS_UNSHARED : 0);
     do_ks_set(db, dst, val, vlen, ks_entry_expire(src), flags);
 }
 
@@ -372,7 +373,7 @@ static void rename_generic(client *c, bool nx) {
         reply_int(c, 0);
         return;
     }
-    copy_entry(c->db, dst, e);
+    copy_entry(c->db, dst, e, false);
     do_ks_delete(c->db, src, now);
     multi_unlock(&ls, keys, stack);
     if (nx) reply_int(c, 1); else reply_ok(c);
@@ -417,7 +418,7 @@ void cmd_copy(client *c) {
     long long copied = 0;
     ks_entry *e = lookup_read(c->db, src, now, true);
     if (e && (replace || !lookup_write(dstdb, dst, now))) {
-        copy_entry(dstdb, dst, e);
+        copy_entry(dstdb, dst, e, true);
         copied = 1;
     }
     multi_unlock(&ls, keys, stack);
@@ -642,7 +643,7 @@ static const char *encoding_name(enum ks_encoding enc) {
 /* Redis shares the objects for 0..9999 unless an LRU/LFU maxmemory policy
  * needs a clock per value (MAXMEMORY_FLAG_NO_SHARED_INTEGERS). */
 static long long refcount_of(const ks_entry *e) {
-    if (ks_entry_encoding(e) != KS_ENC_INT) return 1;
+    if (ks_entry_encoding(e) != KS_ENC_INT || (ks_entry_set_flags(e) & KS_UNSHARED)) return 1;
     if (cfg.maxmemory != 0) {
         switch (cfg.maxmemory_policy) {
         case MM_ALLKEYS_LRU: case MM_VOLATILE_LRU:

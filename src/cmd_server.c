@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "config.h"
 #include "keyspace.h"
+#include "multi.h"
 #include "networking.h"
 #include "server.h"
 #include "util.h"
@@ -167,6 +168,7 @@ void cmd_select(client *c) {
 }
 
 void cmd_reset(client *c) {
+    multi_client_reset(c);
     c->db = 0;
     c->resp = 2;
     c->reply_mode = 0;

@@ -334,8 +334,8 @@ void cmd_getex(client *c)
             do_ks_delete(c->db, &k, now);
         else if (exp_i)
             do_ks_set_expire(c->db, &k, when);
-        else if (flags & OPT_PERSIST)
-            do_ks_set_expire(c->db, &k, KS_NO_EXPIRE);
+        else if ((flags & OPT_PERSIST) && ks_entry_expire(e) != KS_NO_EXPIRE)
+            do_ks_set_expire(c->db, &k, KS_NO_EXPIRE);   /* no TTL: no change (WATCH) */
     }
     ks_unlock_key(&k);
 }

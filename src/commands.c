@@ -3,6 +3,7 @@
  * unknown subcommand, arity, authentication), and the call itself.
  * Error texts are Redis 7.0's, argument for argument. */
 #include "commands.h"
+#include "multi.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -129,6 +130,19 @@ static const command *sub_lookup(const command *p, const char *name, size_t len)
 
 const char *command_fullname(const command *cmd) { return cmd->name; }
 
+/* A known command refused before it runs (Redis's rejectCommand). A
+ * refused EXEC also ends the transaction and says so, even outside MULTI. */
+static void reject(client *c, const command *cmd, const char *msg) {
+    STAT_ADD(stats_of(cmd)->rejected_calls, 1);
+    if (cmd->proc == cmd_exec) {
+        if (!strncmp(msg, "ERR ", 4)) msg += 4;
+        reply_errorf(c, "EXECABORT Transaction discarded because of: %s", msg);
+        multi_client_reset(c);
+        return;
+    }
+    reply_error(c, msg);
+}
+
 const command *command_resolve(client *c) {
     const command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     if (cmd && cmd->nsubs && c->argc >= 2) {
@@ -158,13 +172,13 @@ const command *command_resolve(client *c) {
         return NULL;
     }
     if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) {
-        reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
-        STAT_ADD(stats_of(cmd)->rejected_calls, 1);
+        char msg[128];
+        snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->name);
+        reject(c, cmd, msg);
         return NULL;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
-        reply_error(c, "NOAUTH Authentication required.");
-        STAT_ADD(stats_of(cmd)->rejected_calls, 1);
+        reject(c, cmd, "NOAUTH Authentication required.");
         return NULL;
     }
     return cmd;
@@ -173,9 +187,15 @@ const command *command_resolve(client *c) {
 void command_call(client *c) {
     const command *cmd = command_resolve(c);
     if (!cmd) {
+        if (__builtin_expect(c->mstate != NULL, 0)) multi_flag_error(c);
         c->lastcmd = NULL;
         return;
     }
+    if (__builtin_expect(c->mstate != NULL, 0) && multi_maybe_queue(c, cmd)) return;
+    command_exec(c, cmd);
+}
+
+void command_exec(client *c, const command *cmd) {
     c->cmd = cmd;
     int64_t start = util_us();
     c->cmd_now_ms = start / 1000;

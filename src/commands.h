@@ -61,8 +61,12 @@ const command *command_lookup(const char *name, size_t len);
  * returns NULL when the command cannot run. */
 const command *command_resolve(client *c);
 
-/* Run the command in c->argv (called by networking.c per parsed command). */
+/* Run the command in c->argv (called by networking.c per parsed command):
+ * resolve it, queue it inside MULTI, else command_exec. */
 void command_call(client *c);
+/* Run an already resolved command and account for it (commandstats);
+ * EXEC calls it for each queued command. */
+void command_exec(client *c, const command *cmd);
 
 /* Iterate over every top-level command (for COMMAND, COMMAND LIST...). */
 int command_count(void);

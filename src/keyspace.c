@@ -33,11 +33,13 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 #include "config.h"
+#include "multi.h"
 #include "util.h"
 
 #define F_EXPIRE 0x01
 #define F_RAW    0x02
 #define F_NOINT  0x04   /* never report encoding int (INCRBYFLOAT results) */
+#define F_UNSHARED 0x08 /* OBJECT REFCOUNT 1 even for 0..9999 (COPY) */
 
 struct ks_entry {
     ks_entry *next;
@@ -145,14 +147,19 @@ static inline uint32_t clock_now(void) {
 
 #define LFU_INIT_VAL 5
 
+/* do_ks_set's KS_* flags to the entry's F_* bits. */
+static inline uint8_t entry_flags(unsigned flags) {
+    return (uint8_t)(((flags & KS_RAW) ? F_RAW : 0) | ((flags & KS_NOINT) ? F_NOINT : 0) |
+                     ((flags & KS_UNSHARED) ? F_UNSHARED : 0));
+}
+
 static ks_entry *entry_new(const ks_key *k, const char *val, size_t vlen, int64_t expire,
                            unsigned flags) {
     bool has_exp = expire != KS_NO_EXPIRE;
     ks_entry *e = xmalloc(entry_size(k->len, vlen, has_exp));
     e->next = NULL;
     e->clock = clock_now() << 8 | LFU_INIT_VAL;
-    e->flags = (uint8_t)((has_exp ? F_EXPIRE : 0) | ((flags & KS_RAW) ? F_RAW : 0) |
-                         ((flags & KS_NOINT) ? F_NOINT : 0));
+    e->flags = (uint8_t)((has_exp ? F_EXPIRE : 0) | entry_flags(flags));
     uint8_t *p = e->data;
     p += varint_put(p, k->len);
     memcpy(p, k->ptr, k->len);
@@ -229,8 +236,31 @@ static inline uint64_t bucket_hash(uint64_t h) { return h >> shard_bits; }
 
 /* ---- locking ---------------------------------------------------------- */
 
-void ks_lock_key(const ks_key *k) { pthread_mutex_lock(&shards[ks_shard_of(k)].lock); }
-void ks_unlock_key(const ks_key *k) { pthread_mutex_unlock(&shards[ks_shard_of(k)].lock); }
+/* Set while this thread holds every shard for an EXEC: the lock calls of
+ * the commands the transaction runs become no-ops (the mutexes are not
+ * recursive, and every lock they would take is already held). */
+static _Thread_local bool tl_exclusive;
+
+static inline void shard_lock(unsigned s) {
+    if (!tl_exclusive) pthread_mutex_lock(&shards[s].lock);
+}
+
+static inline void shard_unlock(unsigned s) {
+    if (!tl_exclusive) pthread_mutex_unlock(&shards[s].lock);
+}
+
+void ks_lock_key(const ks_key *k) { shard_lock(ks_shard_of(k)); }
+void ks_unlock_key(const ks_key *k) { shard_unlock(ks_shard_of(k)); }
+
+void ks_exclusive_begin(void) {
+    for (unsigned s = 0; s < nshards; s++) pthread_mutex_lock(&shards[s].lock);
+    tl_exclusive = true;
+}
+
+void ks_exclusive_end(void) {
+    tl_exclusive = false;
+    for (unsigned s = nshards; s-- > 0;) pthread_mutex_unlock(&shards[s].lock);
+}
 
 void ks_lockset_init(ks_lockset *ls) {
     memset(ls->bits, 0, sizeof(uint64_t) * ((nshards + 63) / 64));
@@ -247,12 +277,12 @@ void ks_lockset_all(ks_lockset *ls) { ls->all = true; }
 /* Ascending shard order is the one lock order of the keyspace. */
 void ks_lockset_lock(ks_lockset *ls) {
     for (unsigned s = 0; s < nshards; s++)
-        if (ls->all || (ls->bits[s / 64] >> (s % 64) & 1)) pthread_mutex_lock(&shards[s].lock);
+        if (ls->all || (ls->bits[s / 64] >> (s % 64) & 1)) shard_lock(s);
 }
 
 void ks_lockset_unlock(ks_lockset *ls) {
     for (unsigned s = nshards; s-- > 0;)
-        if (ls->all || (ls->bits[s / 64] >> (s % 64) & 1)) pthread_mutex_unlock(&shards[s].lock);
+        if (ls->all || (ls->bits[s / 64] >> (s % 64) & 1)) shard_unlock(s);
 }
 
 /* ---- hash table core (caller holds the shard lock) --------------------- */
@@ -390,6 +420,7 @@ ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms) {
     if (expired(*slot, now_ms)) {
         unlink_free(t, slot, slot_table(t, slot, k));
         atomic_fetch_add_explicit(&stat_expired, 1, memory_order_relaxed);
+        watch_touch_key(db, k);
         return NULL;
     }
     return *slot;
@@ -399,6 +430,7 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
                     int64_t expire_ms, unsigned flags) {
     ks_table *t = table_of(db, k);
     ks_entry **slot = find_slot(t, k);
+    watch_touch_key(db, k);
     if (!slot) {
         if (flags & KS_KEEPTTL) expire_ms = KS_NO_EXPIRE;
         ks_entry *e = entry_new(k, val, vlen, expire_ms, flags);
@@ -423,8 +455,7 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
         if (vlen) memmove(p, val, vlen);
         p += vlen;
         if (has_exp) memcpy(p, &expire_ms, 8);
-        e->flags = (uint8_t)((has_exp ? F_EXPIRE : 0) | ((flags & KS_RAW) ? F_RAW : 0) |
-                             ((flags & KS_NOINT) ? F_NOINT : 0));
+        e->flags = (uint8_t)((has_exp ? F_EXPIRE : 0) | entry_flags(flags));
         e->clock = clock_now() << 8 | (e->clock & 0xff);
     } else {
         e = entry_new(k, val, vlen, expire_ms, flags);
@@ -442,6 +473,7 @@ char *do_ks_resize(int db, const ks_key *k, size_t newlen) {
     ks_table *t = table_of(db, k);
     ks_entry **slot = find_slot(t, k);
     if (!slot) return NULL;
+    watch_touch_key(db, k);
     ks_entry *e = *slot;
     layout l;
     entry_layout(e, &l);
@@ -473,6 +505,7 @@ bool do_ks_delete(int db, const ks_key *k, int64_t now_ms) {
     ks_table *t = table_of(db, k);
     ks_entry **slot = find_slot(t, k);
     if (!slot) return false;
+    watch_touch_key(db, k);
     bool live = !expired(*slot, now_ms);
     if (!live) atomic_fetch_add_explicit(&stat_expired, 1, memory_order_relaxed);
     unlink_free(t, slot, slot_table(t, slot, k));
@@ -483,6 +516,7 @@ bool do_ks_set_expire(int db, const ks_key *k, int64_t expire_ms) {
     ks_table *t = table_of(db, k);
     ks_entry **slot = find_slot(t, k);
     if (!slot) return false;
+    watch_touch_key(db, k);
     ks_entry *e = *slot;
     layout l;
     entry_layout(e, &l);
@@ -518,6 +552,8 @@ int do_ks_move(int src, int dst, const ks_key *k, int64_t now_ms) {
     if (e->flags & F_EXPIRE) ts->nexpires--;
     maybe_resize(ts);
     link_new(td, k, e);
+    watch_touch_key(src, k);
+    watch_touch_key(dst, k);
     return 0;
 }
 
@@ -556,6 +592,11 @@ enum ks_encoding ks_entry_encoding(const ks_entry *e) {
         return KS_ENC_INT;
     if (!(e->flags & F_RAW) && l.vlen <= 44) return KS_ENC_EMBSTR;
     return KS_ENC_RAW;
+}
+
+unsigned ks_entry_set_flags(const ks_entry *e) {
+    return ((e->flags & F_RAW) ? KS_RAW : 0) | ((e->flags & F_NOINT) ? KS_NOINT : 0) |
+           ((e->flags & F_UNSHARED) ? KS_UNSHARED : 0);
 }
 
 static uint8_t lfu_decayed(const ks_entry *e) {
@@ -599,11 +640,17 @@ uint64_t ks_dbsize(int db) {
 uint64_t ks_expires_count(int db) {
     uint64_t n = 0;
     for (unsigned s = 0; s < nshards; s++) {
-        pthread_mutex_lock(&shards[s].lock);
+        shard_lock(s);
         n += shards[s].dbs[db].nexpires;
-        pthread_mutex_unlock(&shards[s].lock);
+        shard_unlock(s);
     }
     return n;
+}
+
+/* In the table at all, expired or not (what FLUSHDB/SWAPDB report to
+ * WATCH, as Redis's dictFind). Caller holds every shard. */
+static bool present(int db, const ks_key *k) {
+    return find_slot(table_of(db, k), k) != NULL;
 }
 
 /* Detach the tables under the locks, free them after: the lock is held for
@@ -615,6 +662,7 @@ static void flush_dbs(int only_db) {
     size_t n = (size_t)nshards * (size_t)ndbs;
     ks_table *old = xcalloc(n, sizeof(ks_table));
     ks_lockset_lock(&ls);
+    watch_touch_flush(only_db, present);
     for (unsigned s = 0; s < nshards; s++)
         for (int d = 0; d < ndbs; d++) {
             if (only_db >= 0 && d != only_db) continue;
@@ -636,6 +684,7 @@ void ks_swapdb(int a, int b) {
     ks_lockset_init(&ls);
     ks_lockset_all(&ls);
     ks_lockset_lock(&ls);
+    watch_touch_swap(a, b, present);
     for (unsigned s = 0; s < nshards; s++) {
         ks_table tmp;
         memcpy(&tmp, &shards[s].dbs[a], sizeof(tmp));
@@ -699,13 +748,13 @@ uint64_t ks_scan(int db, uint64_t cursor, unsigned long count, int64_t now_ms,
     unsigned long emitted = 0, steps = 0;
     unsigned long max_steps = count > ULONG_MAX / 10 ? ULONG_MAX : count * 10;
     while (s < nshards) {
-        pthread_mutex_lock(&shards[s].lock);
+        shard_lock(s);
         ks_table *t = &shards[s].dbs[db];
         do {
             v = scan_step(t, v, now_ms, fn, priv, &emitted);
             steps++;
         } while (v != 0 && emitted < count && steps < max_steps);
-        pthread_mutex_unlock(&shards[s].lock);
+        shard_unlock(s);
         if (v == 0) {
             s++;
             if (emitted >= count || steps >= max_steps) break;
@@ -729,7 +778,7 @@ bool ks_random_key(int db, int64_t now_ms, char **buf, size_t *len) {
             r -= c;
         }
         if (s == nshards) continue;
-        pthread_mutex_lock(&shards[s].lock);
+        shard_lock(s);
         ks_table *t = &shards[s].dbs[db];
         ks_entry *found = NULL;
         if (atomic_load_explicit(&t->count, memory_order_relaxed) > 0) {
@@ -759,7 +808,7 @@ bool ks_random_key(int db, int64_t now_ms, char **buf, size_t *len) {
             const char *kp = ks_entry_key(found, len);
             *buf = xstrndup(kp, *len);
         }
-        pthread_mutex_unlock(&shards[s].lock);
+        shard_unlock(s);
         if (found) return true;
     }
     return false;
@@ -774,7 +823,7 @@ bool ks_random_key(int db, int64_t now_ms, char **buf, size_t *len) {
 
 #define EXPIRE_CHUNK 256
 
-static uint64_t expire_chunk(ks_table *t, int64_t now, uint64_t *checked) {
+static uint64_t expire_chunk(ks_table *t, int db, int64_t now, uint64_t *checked) {
     uint64_t removed = 0;
     for (int n = 0; n < EXPIRE_CHUNK && t->size[0]; n++) {
         if (t->rehash_idx >= 0) rehash_step(t, 10);
@@ -786,6 +835,12 @@ static uint64_t expire_chunk(ks_table *t, int64_t now, uint64_t *checked) {
                 if (e->flags & F_EXPIRE) {
                     (*checked)++;
                     if (expired(e, now)) {
+                        if (atomic_load_explicit(&watch_nkeys, memory_order_relaxed)) {
+                            size_t kl;
+                            const char *kp = ks_entry_key(e, &kl);
+                            ks_key k = ks_key_make(kp, kl);
+                            watch_touch_slow(db, &k);
+                        }
                         *slot = e->next;
                         t->used[i]--;
                         atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
@@ -813,20 +868,20 @@ uint64_t ks_active_expire(unsigned first, unsigned step, int64_t now_ms, uint64_
     for (unsigned s = first; s < nshards; s += step) {
         for (int d = 0; d < ndbs; d++) {
             ks_table *t = &shards[s].dbs[d];
-            pthread_mutex_lock(&shards[s].lock);
+            shard_lock(s);
             uint64_t size = t->size[0] > t->size[1] ? t->size[0] : t->size[1];
             bool has = t->nexpires > 0;
-            pthread_mutex_unlock(&shards[s].lock);
+            shard_unlock(s);
             if (!has) continue;
             uint64_t hz = cfg.hz > 0 ? (uint64_t)cfg.hz : 10;
             uint64_t min_buckets = size / (hz * 10) + 1;
             uint64_t done = 0;
             for (;;) {
                 uint64_t checked = 0, got;
-                pthread_mutex_lock(&shards[s].lock);
-                got = expire_chunk(t, now_ms, &checked);
+                shard_lock(s);
+                got = expire_chunk(t, d, now_ms, &checked);
                 bool more = t->nexpires > 0;
-                pthread_mutex_unlock(&shards[s].lock);
+                shard_unlock(s);
                 removed += got;
                 done += EXPIRE_CHUNK;
                 if (!more) break;
@@ -843,12 +898,12 @@ out:
 
 void ks_rehash_step(unsigned first, unsigned step) {
     for (unsigned s = first; s < nshards; s += step) {
-        if (pthread_mutex_trylock(&shards[s].lock) != 0) continue;
+        if (tl_exclusive || pthread_mutex_trylock(&shards[s].lock) != 0) continue;
         for (int d = 0; d < ndbs; d++) {
             ks_table *t = &shards[s].dbs[d];
             for (int i = 0; i < 100 && t->rehash_idx >= 0; i++) rehash_step(t, 10);
         }
-        pthread_mutex_unlock(&shards[s].lock);
+        shard_unlock(s);
     }
 }
 

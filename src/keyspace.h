@@ -64,6 +64,12 @@ unsigned ks_shard_of(const ks_key *k);
 void ks_lock_key(const ks_key *k);
 void ks_unlock_key(const ks_key *k);
 
+/* EXEC: lock every shard (ascending) for this thread; until
+ * ks_exclusive_end, the lock calls this thread makes are no-ops, so the
+ * commands of the transaction run unchanged. */
+void ks_exclusive_begin(void);
+void ks_exclusive_end(void);
+
 /* Multi-key locking: add keys, then lock; unlock releases all. */
 void ks_lockset_init(ks_lockset *ls);
 void ks_lockset_add(ks_lockset *ls, const ks_key *k);
@@ -83,6 +89,7 @@ ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms);
 #define KS_KEEPTTL 0x1
 #define KS_RAW     0x2   /* mark the value as mutated in place (encoding raw) */
 #define KS_NOINT   0x4   /* a string that Redis would not encode as int (INCRBYFLOAT) */
+#define KS_UNSHARED 0x8  /* a small integer Redis holds in its own object (COPY's duplicate) */
 ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
                     int64_t expire_ms, unsigned flags);
 
@@ -106,6 +113,9 @@ const char *ks_entry_val(const ks_entry *e, size_t *len);
 int64_t ks_entry_expire(const ks_entry *e);           /* KS_NO_EXPIRE if none */
 enum ks_type ks_entry_type(const ks_entry *e);
 enum ks_encoding ks_entry_encoding(const ks_entry *e);
+/* The KS_RAW / KS_NOINT / KS_UNSHARED flags that recreate e's encoding
+ * with do_ks_set (RENAME, COPY). */
+unsigned ks_entry_set_flags(const ks_entry *e);
 void ks_entry_touch(ks_entry *e);                      /* reset idle time, bump LFU */
 uint32_t ks_entry_idle_seconds(const ks_entry *e);
 uint8_t ks_entry_lfu(const ks_entry *e);               /* decayed LFU counter */

@@ -39,6 +39,7 @@
 #include "config.h"
 #include "keyspace.h"
 #include "log.h"
+#include "multi.h"
 #include "server.h"
 #include "util.h"
 
@@ -133,6 +134,7 @@ static void client_new(worker *w, int fd, bool unix_sock) {
 }
 
 static void client_free(client *c) {
+    multi_client_reset(c);   /* unwatch before the memory goes: other threads flag watchers */
     pthread_mutex_lock(&reg_lock);
     if (c->reg_prev) c->reg_prev->reg_next = c->reg_next;
     else registry = c->reg_next;
@@ -608,17 +610,19 @@ void net_client_info(client *c, char *buf, size_t len) {
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[nf++] = 'c';
     if (c->flags & CLIENT_UNIX_SOCKET) flags[nf++] = 'U';
     if (c->no_evict) flags[nf++] = 'e';
+    if (c->mstate) flags[nf++] = 'x';
+    if (atomic_load_explicit(&c->dirty_cas, memory_order_relaxed)) flags[nf++] = 'd';
     if (!nf) flags[nf++] = 'N';
     flags[nf] = '\0';
     const char *cmd = c->cmd ? c->cmd->name : "NULL";   /* running, else last run */
     static const char *modes[] = {"on", "off", "skip", "skip"};
     snprintf(buf, len,
              "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 "
-             "ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
+             "ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
              "oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_interaction_ms) / 1000),
-             flags, c->db, c->qlen - c->qpos, c->qcap - c->qlen, c->qcap, c->qbuf_peak,
+             flags, c->db, multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen, c->qcap, c->qbuf_peak,
              c->olen - c->osent, c->ocap, c->qcap + c->ocap + sizeof(client), cmd, c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     (void)modes;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "keyspace.h"
 #include "log.h"
+#include "multi.h"
 #include "networking.h"
 #include "util.h"
 
@@ -193,6 +194,7 @@ int server_main(int argc, char **argv) {
 
     /* Reverse order of setup. */
     net_teardown();
+    multi_teardown();   /* after every client is gone */
     event_free(shutdown_ev);
     event_free(sigterm_ev);
     event_free(sigint_ev);

@@ -19,6 +19,7 @@ del unlink exists type keys scan randomkey rename renamenx copy move dbsize
 flushdb flushall expire pexpire expireat pexpireat ttl pttl expiretime
 pexpiretime persist touch object swapdb
 ping echo quit hello auth select reset time info config client command shutdown
+multi exec discard watch unwatch
 """.split()
 # Subcommands a container serves; others answer "unknown subcommand".
 SUBS = {
