@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "acl.h"
 #include "client.h"
 #include "commands.h"
 #include "config.h"
@@ -51,42 +52,21 @@ void cmd_quit(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
-/* Constant-time compare: AUTH must not leak the password's prefix length
- * through timing. */
-static bool pass_eq(const char *a, size_t alen, const char *b) {
-    size_t blen = strlen(b);
-    unsigned char diff = (unsigned char)(alen != blen);
-    for (size_t i = 0; i < alen; i++) diff |= (unsigned char)(a[i] ^ b[i % (blen ? blen : 1)]);
-    return diff == 0;
-}
-
-/* The default user: no password ("nopass") unless requirepass is set. */
-static bool check_user(const resp_arg *user, const resp_arg *pass) {
-    if (user && !util_eq_nocase(user->ptr, user->len, "default")) return false;
-    if (user && strcmp(user->ptr, "default") != 0) return false;
-    if (!cfg.requirepass || !cfg.requirepass[0]) return true;
-    return pass_eq(pass->ptr, pass->len, cfg.requirepass);
-}
-
 void cmd_auth(client *c) {
     if (c->argc > 3) {
         reply_error(c, ERR_SYNTAX);
         return;
     }
-    bool nopass = !cfg.requirepass || !cfg.requirepass[0];
-    if (c->argc == 2 && nopass) {
+    if (c->argc == 2 && acl_default_nopass()) {
         reply_error(c, "ERR AUTH <password> called without any password configured for the default user. "
                        "Are you sure your configuration is correct?");
         return;
     }
-    const resp_arg *user = c->argc == 3 ? &c->argv[1] : NULL;
+    const char *user = c->argc == 3 ? c->argv[1].ptr : "default";
+    size_t ulen = c->argc == 3 ? c->argv[1].len : 7;
     const resp_arg *pass = &c->argv[c->argc - 1];
-    if (check_user(user, pass)) {
-        c->authenticated = true;
-        reply_ok(c);
-    } else {
-        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-    }
+    if (acl_authenticate(c, user, ulen, pass->ptr, pass->len)) reply_ok(c);
+    else reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
 }
 
 void cmd_hello(client *c) {
@@ -105,14 +85,12 @@ void cmd_hello(client *c) {
     }
     const char *setname = NULL;
     size_t setname_len = 0;
+    const resp_arg *user = NULL, *pass = NULL;
     for (int j = next; j < c->argc; j++) {
         int left = c->argc - j - 1;
         if (arg_is(c, j, "AUTH") && left >= 2) {
-            if (!check_user(&c->argv[j + 1], &c->argv[j + 2])) {
-                reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-                return;
-            }
-            c->authenticated = true;
+            user = &c->argv[j + 1];
+            pass = &c->argv[j + 2];
             j += 2;
         } else if (arg_is(c, j, "SETNAME") && left >= 1) {
             setname = c->argv[j + 1].ptr;
@@ -122,6 +100,11 @@ void cmd_hello(client *c) {
             reply_errorf(c, "ERR Syntax error in HELLO option '%s'", c->argv[j].ptr);
             return;
         }
+    }
+    /* As Redis: options are parsed first, then the last AUTH pair. */
+    if (user && !acl_authenticate(c, user->ptr, user->len, pass->ptr, pass->len)) {
+        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
     }
     if (!c->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
@@ -171,7 +154,7 @@ void cmd_reset(client *c) {
     c->resp = 2;
     c->reply_mode = 0;
     c->no_evict = false;
-    c->authenticated = !(cfg.requirepass && cfg.requirepass[0]);
+    acl_client_reset(c);
     net_set_client_name(c, NULL);
     reply_simple(c, "RESET");
 }
@@ -334,14 +317,18 @@ void cmd_info(client *c) {
                   "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
                   "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\n"
                   "keyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:%llu\r\n"
-                  "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n",
+                  "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n"
+                  "acl_access_denied_auth:%llu\r\nacl_access_denied_cmd:%llu\r\nacl_access_denied_key:%llu\r\n"
+                  "acl_access_denied_channel:%llu\r\n",
                   (unsigned long long)srv.stats.total_connections, (unsigned long long)net_total_commands(),
                   (unsigned long long)atomic_load(&srv.ops_per_sec), (unsigned long long)net_input_bytes(),
                   (unsigned long long)net_output_bytes(), (unsigned long long)srv.stats.rejected_connections,
                   (unsigned long long)ks_stat_expired(), (unsigned long long)ks_stat_hits(),
                   (unsigned long long)ks_stat_misses(), (unsigned long long)srv.stats.total_error_replies,
                   (unsigned long long)srv.stats.client_qbuf_limit_disconnections,
-                  (unsigned long long)srv.stats.client_obuf_limit_disconnections);
+                  (unsigned long long)srv.stats.client_obuf_limit_disconnections,
+                  (unsigned long long)acl_stat(ACL_DENIED_AUTH), (unsigned long long)acl_stat(ACL_DENIED_CMD),
+                  (unsigned long long)acl_stat(ACL_DENIED_KEY), (unsigned long long)acl_stat(ACL_DENIED_CHANNEL));
     }
     if (want(argc, argv, "replication", true)) {
         info_section(&b, "Replication", &first);
@@ -449,6 +436,7 @@ void cmd_config_resetstat(client *c) {
     ks_stat_reset();
     net_stat_reset();
     command_stats_reset();
+    acl_stat_reset();
     atomic_store(&srv.stats.total_connections, 0);
     atomic_store(&srv.stats.rejected_connections, 0);
     atomic_store(&srv.stats.total_error_replies, 0);
@@ -597,7 +585,7 @@ static void kill_one(void *priv, client *other) {
     if (k->laddr && strcmp(other->laddr, k->laddr) != 0) return;
     if (k->id && (uint64_t)k->id != other->id) return;
     if (k->by_type_other) return;
-    if (k->user && strcmp(k->user, "default") != 0) return;
+    if (k->user && strcmp(k->user, acl_client_username(other)) != 0) return;
     if (k->maxage && (util_ms() - other->ctime_ms) / 1000 < k->maxage) return;
     if (other == k->self && k->skipme) return;
     if (other == k->self) k->self->flags |= CLIENT_CLOSE_AFTER_REPLY;
@@ -641,7 +629,7 @@ void cmd_client_kill(client *c) {
                 return;
             }
         } else if (arg_is(c, j, "USER")) {
-            if (strcmp(v, "default") != 0) {
+            if (!acl_user_exists(v, c->argv[j + 1].len)) {
                 reply_errorf(c, "ERR No such user '%s'", v);
                 return;
             }
