@@ -139,8 +139,6 @@ static acl_user *default_user;
  * the multibulk limit): written under acl_lock. */
 static _Atomic bool def_nopass, def_auth_needed;
 
-static _Atomic uint64_t stat_denied[ACL_DENIED_CHANNEL + 1];
-
 /* ---- small helpers ---------------------------------------------------------- */
 
 static bool has_spaces(const char *s, size_t len) {
@@ -694,8 +692,6 @@ static bool chan_ok(const acl_sel *s, const char *ch, size_t len, bool literal) 
     return false;
 }
 
-#define MAX_KEYS 1024
-
 static int sel_check(const acl_sel *s, const command *cmd, int argc, const resp_arg *argv, int *errpos,
                      key_ref *keys, int *nkeys) {
     if (!(s->flags & SEL_ALLCOMMANDS) && !(cmd->flags & CMD_NO_AUTH) && !bit_get(s, cmd->index)) {
@@ -707,7 +703,7 @@ static int sel_check(const acl_sel *s, const command *cmd, int argc, const resp_
         if (!fa[i]) return ACL_DENIED_CMD;
     }
     if (!(s->flags & SEL_ALLKEYS) && cmd->nspecs) {
-        if (*nkeys < 0) *nkeys = command_keys_with_flags(cmd, argc, argv, keys, MAX_KEYS);
+        if (*nkeys < 0) *nkeys = command_keys_with_flags(cmd, argc, argv, keys, argc);
         for (int i = 0; i < *nkeys; i++) {
             const resp_arg *k = &argv[keys[i].pos];
             if (!sel_key_ok(s, k->ptr, k->len, keys[i].flags)) {
@@ -733,13 +729,15 @@ static int sel_check(const acl_sel *s, const command *cmd, int argc, const resp_
 /* Redis's ACLCheckAllUserCommandPerm: allowed if any selector allows it;
  * otherwise the most specific reason, and the last argument involved. */
 static int perm_check(const acl_perm *p, const command *cmd, int argc, const resp_arg *argv, int *errpos) {
-    key_ref *keys = xmalloc(sizeof(key_ref) * MAX_KEYS);
+    /* A command has at most argc keys; small ones need no allocation. */
+    key_ref stack[32];
+    key_ref *keys = argc <= 32 ? stack : xmalloc(sizeof(key_ref) * (size_t)argc);
     int nkeys = -1, relevant = ACL_DENIED_CMD, last = 0;
     for (int i = 0; i < p->nsel; i++) {
         int pos = 0;
         int r = sel_check(&p->sel[i], cmd, argc, argv, &pos, keys, &nkeys);
         if (r == ACL_OK) {
-            free(keys);
+            if (keys != stack) free(keys);
             return ACL_OK;
         }
         if (r > relevant || (r == relevant && pos > last)) {
@@ -747,7 +745,7 @@ static int perm_check(const acl_perm *p, const command *cmd, int argc, const res
             last = pos;
         }
     }
-    free(keys);
+    if (keys != stack) free(keys);
     *errpos = last;
     return relevant;
 }
@@ -1086,8 +1084,6 @@ static void log_reset(void) {
 
 static void log_add(client *c, int reason, int ctx, const char *obj, size_t olen, const char *user,
                     size_t ulen) {
-    if (reason >= ACL_DENIED_CMD && reason <= ACL_DENIED_CHANNEL)
-        atomic_fetch_add_explicit(&stat_denied[reason], 1, memory_order_relaxed);
     log_entry *e = xcalloc(1, sizeof(log_entry));
     e->count = 1;
     e->reason = reason;
@@ -1142,10 +1138,6 @@ void acl_log_denial(client *c, int reason, int ctx, const command *cmd, const re
     else log_add(c, reason, ctx, argv[errpos].ptr, argv[errpos].len, user, strlen(user));
 }
 
-uint64_t acl_stat(int reason) { return atomic_load(&stat_denied[reason]); }
-void acl_stat_reset(void) {
-    for (int i = 0; i <= ACL_DENIED_CHANNEL; i++) atomic_store(&stat_denied[i], 0);
-}
 
 /* ---- the ACL command ------------------------------------------------------------- */
 

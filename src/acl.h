@@ -117,8 +117,4 @@ bool acl_protected_decision(bool protected_mode, bool default_nopass, const stru
 bool acl_protected_mode_denies(const struct sockaddr *peer);
 extern const char ACL_DENIED_PROTECTED_MSG[];
 
-/* INFO stats counters. */
-uint64_t acl_stat(int reason);
-void acl_stat_reset(void);
-
 #endif

@@ -85,12 +85,16 @@ void cmd_hello(client *c) {
     }
     const char *setname = NULL;
     size_t setname_len = 0;
-    const resp_arg *user = NULL, *pass = NULL;
     for (int j = next; j < c->argc; j++) {
         int left = c->argc - j - 1;
         if (arg_is(c, j, "AUTH") && left >= 2) {
-            user = &c->argv[j + 1];
-            pass = &c->argv[j + 2];
+            /* Redis 7.0 authenticates as it meets the option, before
+             * checking the ones after it. */
+            const resp_arg *user = &c->argv[j + 1], *pass = &c->argv[j + 2];
+            if (!acl_authenticate(c, user->ptr, user->len, pass->ptr, pass->len)) {
+                reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
             j += 2;
         } else if (arg_is(c, j, "SETNAME") && left >= 1) {
             setname = c->argv[j + 1].ptr;
@@ -100,11 +104,6 @@ void cmd_hello(client *c) {
             reply_errorf(c, "ERR Syntax error in HELLO option '%s'", c->argv[j].ptr);
             return;
         }
-    }
-    /* As Redis: options are parsed first, then the last AUTH pair. */
-    if (user && !acl_authenticate(c, user->ptr, user->len, pass->ptr, pass->len)) {
-        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-        return;
     }
     if (!c->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
@@ -317,18 +316,14 @@ void cmd_info(client *c) {
                   "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
                   "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\n"
                   "keyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:%llu\r\n"
-                  "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n"
-                  "acl_access_denied_auth:%llu\r\nacl_access_denied_cmd:%llu\r\nacl_access_denied_key:%llu\r\n"
-                  "acl_access_denied_channel:%llu\r\n",
+                  "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n",
                   (unsigned long long)srv.stats.total_connections, (unsigned long long)net_total_commands(),
                   (unsigned long long)atomic_load(&srv.ops_per_sec), (unsigned long long)net_input_bytes(),
                   (unsigned long long)net_output_bytes(), (unsigned long long)srv.stats.rejected_connections,
                   (unsigned long long)ks_stat_expired(), (unsigned long long)ks_stat_hits(),
                   (unsigned long long)ks_stat_misses(), (unsigned long long)srv.stats.total_error_replies,
                   (unsigned long long)srv.stats.client_qbuf_limit_disconnections,
-                  (unsigned long long)srv.stats.client_obuf_limit_disconnections,
-                  (unsigned long long)acl_stat(ACL_DENIED_AUTH), (unsigned long long)acl_stat(ACL_DENIED_CMD),
-                  (unsigned long long)acl_stat(ACL_DENIED_KEY), (unsigned long long)acl_stat(ACL_DENIED_CHANNEL));
+                  (unsigned long long)srv.stats.client_obuf_limit_disconnections);
     }
     if (want(argc, argv, "replication", true)) {
         info_section(&b, "Replication", &first);
@@ -436,7 +431,6 @@ void cmd_config_resetstat(client *c) {
     ks_stat_reset();
     net_stat_reset();
     command_stats_reset();
-    acl_stat_reset();
     atomic_store(&srv.stats.total_connections, 0);
     atomic_store(&srv.stats.rejected_connections, 0);
     atomic_store(&srv.stats.total_error_replies, 0);
@@ -581,6 +575,8 @@ typedef struct kill_ctx {
 
 static void kill_one(void *priv, client *other) {
     kill_ctx *k = priv;
+    /* Already being closed by its thread: Redis would have freed it. */
+    if (atomic_load(&other->kill_requested)) return;
     if (k->addr && strcmp(other->addr, k->addr) != 0) return;
     if (k->laddr && strcmp(other->laddr, k->laddr) != 0) return;
     if (k->id && (uint64_t)k->id != other->id) return;
