@@ -1177,9 +1177,15 @@ void cmd_acl_cat(client *c) {
 }
 
 /* Redis's ACLMergeSelectorArguments: a selector may arrive split over
- * several arguments, "(+get" "~x)". */
-static char **merge_selectors(client *c, int *nout, const char **bad) {
-    char **out = xmalloc(sizeof(char *) * (size_t)c->argc);
+ * several arguments, "(+get" "~x)". Rules keep their length: a password
+ * may hold any byte. */
+typedef struct rule {
+    char *p;
+    size_t len;
+} rule;
+
+static rule *merge_selectors(client *c, int *nout, const char **bad) {
+    rule *out = xmalloc(sizeof(rule) * (size_t)c->argc);
     int n = 0, open = -1;
     sbuf sel = {0};
     for (int j = 3; j < c->argc; j++) {
@@ -1196,17 +1202,17 @@ static char **merge_selectors(client *c, int *nout, const char **bad) {
             sb_add(&sel, a->ptr, a->len);
             if (a->len && a->ptr[a->len - 1] == ')') {
                 open = -1;
-                out[n++] = sel.p;
+                out[n++] = (rule){sel.p, sel.len};
                 sel = (sbuf){0};
             }
             continue;
         }
-        out[n] = xmalloc(a->len + 1);
-        memcpy(out[n], a->ptr, a->len + 1);
-        n++;
+        out[n].p = xmalloc(a->len + 1);
+        memcpy(out[n].p, a->ptr, a->len + 1);
+        out[n++].len = a->len;
     }
     if (open >= 0) {
-        for (int i = 0; i < n; i++) free(out[i]);
+        for (int i = 0; i < n; i++) free(out[i].p);
         free(out);
         free(sel.p);
         *bad = c->argv[open].ptr;
@@ -1238,7 +1244,7 @@ void cmd_acl_setuser(client *c) {
     }
     int n = 0;
     const char *bad = NULL;
-    char **ops = merge_selectors(c, &n, &bad);
+    rule *ops = merge_selectors(c, &n, &bad);
     if (!ops) {
         reply_errorf(c, "ERR Unmatched parenthesis in acl selector starting at '%s'.", bad);
         return;
@@ -1249,16 +1255,16 @@ void cmd_acl_setuser(client *c) {
     acl_perm *p = u ? perm_copy(u->perm) : perm_new();
     pthread_mutex_unlock(&acl_lock);
     for (int j = 0; j < n; j++) {
-        int err = perm_set(p, ops[j], strlen(ops[j]));
+        int err = perm_set(p, ops[j].p, ops[j].len);
         if (err) {
-            reply_errorf(c, "ERR Error in ACL SETUSER modifier '%s': %s", ops[j], rule_errors[err]);
+            reply_errorf(c, "ERR Error in ACL SETUSER modifier '%s': %s", ops[j].p, rule_errors[err]);
             perm_free(p);
-            for (int i = 0; i < n; i++) free(ops[i]);
+            for (int i = 0; i < n; i++) free(ops[i].p);
             free(ops);
             return;
         }
     }
-    for (int i = 0; i < n; i++) free(ops[i]);
+    for (int i = 0; i < n; i++) free(ops[i].p);
     free(ops);
     perm_seal(p);
     pthread_mutex_lock(&acl_lock);
