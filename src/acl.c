@@ -474,8 +474,7 @@ static void perm_seal(acl_perm *p) {
     atomic_store(&p->refs, 1);
 }
 
-static int perm_set(acl_perm *p, const char *op, size_t oplen);
-
+/* One rule of ACL SETUSER on a draft (reset applies several). */
 static int perm_set(acl_perm *p, const char *op, size_t oplen) {
     if (oplen == 0) return E_OK;
     if (!strcasecmp(op, "on")) {
