@@ -5,7 +5,7 @@
 # outside Debian's package registry (and npm for the client tests in #3).
 set -e
 
-BUILD_PKGS="build-essential pkg-config libevent-dev liblz4-dev libjemalloc-dev libxxhash-dev"
+BUILD_PKGS="build-essential pkg-config libevent-dev liblz4-dev libjemalloc-dev libxxhash-dev libssl-dev"
 TEST_PKGS="libhiredis-dev redis-tools redis-server python3 gnuplot-nox"
 
 want=""

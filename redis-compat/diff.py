@@ -36,12 +36,18 @@ before the next command, in RESP2 and db 0, on both sides alike.
 
 allowed-differences.txt, one rule a line:  MODE WORD... -- reason
   MODE is exact | type | sorted | skip | approx:N | fields-type:F1,F2 |
-  pairs-sorted | subcommands-unordered
+  pairs-sorted | subcommands-unordered | acl-rules | subset | length
   (fields-type: in a map, or a RESP2 flat key/value array, the named fields'
-  values are compared by type only, everything else exactly; pairs-sorted:
+  values are compared by type only, everything else exactly (an array of
+  such maps, as ACL LOG's, element by element); pairs-sorted:
   a map or flat key/value array compared with its pairs in key order;
   subcommands-unordered: COMMAND INFO/DOCS with each container's
-  subcommands in name order).
+  subcommands in name order; acl-rules: in every string, each run of
+  single-command ACL rules (+get -set, not +@category) in sorted order,
+  since Redis prints them in its randomly seeded dict order; subset: the
+  second server's aggregate must hold only elements of the first's, as a
+  multiset; length: same type and length, for random strings such as ACL
+  GENPASS).
   WORDs are matched case-insensitively against the first arguments; a final
   '$' requires the command to end there. The longest matching rule wins; a
   directive in a case file wins over any rule.
@@ -397,7 +403,8 @@ def parse_case(path):
 
 # ------------------------------------------------------------- rules ----
 
-MODES = ("exact", "type", "sorted", "pairs-sorted", "subcommands-unordered", "skip", "bytes")
+MODES = ("exact", "type", "sorted", "pairs-sorted", "subcommands-unordered", "skip", "bytes",
+         "acl-rules", "subset", "length")
 
 
 def check_mode(mode):
@@ -501,6 +508,48 @@ def canon_subcommands(r):
     return r
 
 
+SINGLE_RULE = re.compile(rb"^[+-][^@]")
+
+
+def canon_acl_text(b):
+    """Sort each run of single-command rules in an ACL rule string; parens
+    of selectors become their own tokens so '(~x -@all +get)' works too."""
+    toks = b.replace(b"(", b"( ").replace(b")", b" )").split(b" ")
+    out, run = [], []
+    for t in toks + [None]:
+        if t is not None and SINGLE_RULE.match(t):
+            run.append(t)
+            continue
+        out.extend(sorted(run))
+        run = []
+        if t is not None:
+            out.append(t)
+    return b" ".join(out).replace(b"( ", b"(").replace(b" )", b")")
+
+
+def canon_acl(r):
+    t = r[0]
+    if t in "$+" and r[1] is not None:
+        return (t, canon_acl_text(r[1]))
+    if t in "*~>" and r[1] is not None:
+        return (t, tuple(canon_acl(e) for e in r[1]))
+    if t == "%":
+        return ("%", tuple((canon_acl(k), canon_acl(v)) for k, v in r[1]))
+    return r
+
+
+def is_subset(a, b):
+    """b's elements form a sub-multiset of a's (same aggregate kind)."""
+    if a[0] != b[0] or a[0] not in "*~>" or a[1] is None or b[1] is None:
+        return a == b
+    pool = list(a[1])
+    for e in b[1]:
+        if e not in pool:
+            return False
+        pool.remove(e)
+    return True
+
+
 def num(r):
     try:
         return float(r[1])
@@ -533,6 +582,8 @@ def pairs_of(r):
 def fields_eq(a, b, fields):
     if a[0] != b[0]:
         return False
+    if a[0] in "*~>" and a[1] and b[1] and all(e[0] in "*%" for e in a[1] + b[1]):
+        return len(a[1]) == len(b[1]) and all(fields_eq(x, y, fields) for x, y in zip(a[1], b[1]))
     pa, pb = pairs_of(a), pairs_of(b)
     if pa is None or pb is None:
         return a == b
@@ -560,6 +611,12 @@ def same(a, b, mode):
         return pairs_sorted(a) == pairs_sorted(b)
     if mode == "subcommands-unordered":
         return canon_subcommands(a) == canon_subcommands(b)
+    if mode == "acl-rules":
+        return canon_acl(a) == canon_acl(b)
+    if mode == "subset":
+        return is_subset(a, b)
+    if mode == "length":
+        return a[0] == b[0] and (a[1] is None) == (b[1] is None) and len(a[1] or b"") == len(b[1] or b"")
     if mode.startswith("approx:"):
         return approx_eq(a, b, int(mode[7:]))
     if mode.startswith("fields-type:"):
@@ -800,7 +857,7 @@ def describe(opts, d):
     ca, cb = ra, rb
     if ra[0] not in ("RAW", "SCAN", "TIMEOUT", "CLOSED", "MALFORMED"):
         canon = {"sorted": sorted_reply, "pairs-sorted": pairs_sorted,
-                 "subcommands-unordered": canon_subcommands}.get(mode)
+                 "subcommands-unordered": canon_subcommands, "acl-rules": canon_acl}.get(mode)
         if canon:
             ca, cb = canon(ra), canon(rb)
     path, xa, xb = first_diff(ca, cb) if ra[0] not in ("RAW", "SCAN") else ("", ra, rb)

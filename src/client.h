@@ -20,6 +20,8 @@
 
 struct worker;
 struct command;
+struct acl_user;
+struct acl_perm;
 
 typedef struct client {
     uint64_t id;
@@ -30,7 +32,11 @@ typedef struct client {
     /* session */
     int db;
     int resp;                  /* 2 or 3 */
-    bool authenticated;
+    bool authenticated;        /* Redis's c->authenticated (see acl.h) */
+    struct acl_user *user;     /* swapped under the registry lock (CLIENT LIST) */
+    struct acl_perm *perm;     /* the user's rules as of acl_epoch (acl.c) */
+    uint64_t acl_epoch;        /* acl epoch of perm */
+    uint64_t acl_pass_epoch;   /* == the acl epoch while no check is needed, else 0 */
     char *name;                /* CLIENT SETNAME, malloc'd or NULL */
     char *lib_name, *lib_ver;  /* CLIENT SETINFO */
     int reply_mode;            /* CLIENT REPLY: 0 on, 1 off, 2 skip next */

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "acl.h"
 #include "client.h"
 #include "commands.h"
 #include "config.h"
@@ -52,42 +53,21 @@ void cmd_quit(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
-/* Constant-time compare: AUTH must not leak the password's prefix length
- * through timing. */
-static bool pass_eq(const char *a, size_t alen, const char *b) {
-    size_t blen = strlen(b);
-    unsigned char diff = (unsigned char)(alen != blen);
-    for (size_t i = 0; i < alen; i++) diff |= (unsigned char)(a[i] ^ b[i % (blen ? blen : 1)]);
-    return diff == 0;
-}
-
-/* The default user: no password ("nopass") unless requirepass is set. */
-static bool check_user(const resp_arg *user, const resp_arg *pass) {
-    if (user && !util_eq_nocase(user->ptr, user->len, "default")) return false;
-    if (user && strcmp(user->ptr, "default") != 0) return false;
-    if (!cfg.requirepass || !cfg.requirepass[0]) return true;
-    return pass_eq(pass->ptr, pass->len, cfg.requirepass);
-}
-
 void cmd_auth(client *c) {
     if (c->argc > 3) {
         reply_error(c, ERR_SYNTAX);
         return;
     }
-    bool nopass = !cfg.requirepass || !cfg.requirepass[0];
-    if (c->argc == 2 && nopass) {
+    if (c->argc == 2 && acl_default_nopass()) {
         reply_error(c, "ERR AUTH <password> called without any password configured for the default user. "
                        "Are you sure your configuration is correct?");
         return;
     }
-    const resp_arg *user = c->argc == 3 ? &c->argv[1] : NULL;
+    const char *user = c->argc == 3 ? c->argv[1].ptr : "default";
+    size_t ulen = c->argc == 3 ? c->argv[1].len : 7;
     const resp_arg *pass = &c->argv[c->argc - 1];
-    if (check_user(user, pass)) {
-        c->authenticated = true;
-        reply_ok(c);
-    } else {
-        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-    }
+    if (acl_authenticate(c, user, ulen, pass->ptr, pass->len)) reply_ok(c);
+    else reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
 }
 
 void cmd_hello(client *c) {
@@ -109,11 +89,13 @@ void cmd_hello(client *c) {
     for (int j = next; j < c->argc; j++) {
         int left = c->argc - j - 1;
         if (arg_is(c, j, "AUTH") && left >= 2) {
-            if (!check_user(&c->argv[j + 1], &c->argv[j + 2])) {
+            /* Redis 7.0 authenticates as it meets the option, before
+             * checking the ones after it. */
+            const resp_arg *user = &c->argv[j + 1], *pass = &c->argv[j + 2];
+            if (!acl_authenticate(c, user->ptr, user->len, pass->ptr, pass->len)) {
                 reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
-            c->authenticated = true;
             j += 2;
         } else if (arg_is(c, j, "SETNAME") && left >= 1) {
             setname = c->argv[j + 1].ptr;
@@ -173,7 +155,7 @@ void cmd_reset(client *c) {
     c->resp = 2;
     c->reply_mode = 0;
     c->no_evict = false;
-    c->authenticated = !(cfg.requirepass && cfg.requirepass[0]);
+    acl_client_reset(c);
     net_set_client_name(c, NULL);
     reply_simple(c, "RESET");
 }
@@ -595,11 +577,13 @@ typedef struct kill_ctx {
 
 static void kill_one(void *priv, client *other) {
     kill_ctx *k = priv;
+    /* Already being closed by its thread: Redis would have freed it. */
+    if (atomic_load(&other->kill_requested)) return;
     if (k->addr && strcmp(other->addr, k->addr) != 0) return;
     if (k->laddr && strcmp(other->laddr, k->laddr) != 0) return;
     if (k->id && (uint64_t)k->id != other->id) return;
     if (k->by_type_other) return;
-    if (k->user && strcmp(k->user, "default") != 0) return;
+    if (k->user && strcmp(k->user, acl_client_username(other)) != 0) return;
     if (k->maxage && (util_ms() - other->ctime_ms) / 1000 < k->maxage) return;
     if (other == k->self && k->skipme) return;
     if (other == k->self) k->self->flags |= CLIENT_CLOSE_AFTER_REPLY;
@@ -643,7 +627,7 @@ void cmd_client_kill(client *c) {
                 return;
             }
         } else if (arg_is(c, j, "USER")) {
-            if (strcmp(v, "default") != 0) {
+            if (!acl_user_exists(v, c->argv[j + 1].len)) {
                 reply_errorf(c, "ERR No such user '%s'", v);
                 return;
             }

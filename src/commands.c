@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "acl.h"
 #include "config.h"
 #include "server.h"
 #include "util.h"
@@ -19,7 +20,7 @@
 static command table[] = {
 #define CMD(n, p, a, fl, f, l, s, acl, proc, tips, ks, docs) \
     {n, p, a, fl, f, l, s, acl, proc, tips, sizeof(tips) - 1, ks, sizeof(ks) - 1, docs, \
-     sizeof(docs) - 1, NULL, NULL, 0, 0},
+     sizeof(docs) - 1, NULL, NULL, 0, 0, NULL, 0},
 #include "commands.def"
 #undef CMD
 };
@@ -82,8 +83,187 @@ static uint32_t name_hash(const char *s, size_t len) {
     return h;
 }
 
+/* ---- key specs ------------------------------------------------------------ */
+
+/* A minimal reader for the RESP3 key-spec blobs the generator wrote: maps,
+ * arrays/sets, bulk and simple strings, integers. */
+typedef struct blob {
+    const char *p, *end;
+} blob;
+
+static long blob_len(blob *b) {
+    long n = strtol(b->p + 1, NULL, 10);
+    b->p = strchr(b->p, '\n') + 1;
+    return n;
+}
+
+/* Reads a scalar: strings into (s, n), integers into *v. */
+static void blob_scalar(blob *b, const char **s, size_t *n, long *v) {
+    char t = *b->p;
+    if (t == '$') {
+        long len = blob_len(b);
+        if (s) *s = b->p;
+        if (n) *n = (size_t)len;
+        b->p += len + 2;
+    } else {
+        const char *start = b->p + 1, *e = strchr(b->p, '\r');
+        if (t == ':' && v) *v = strtol(start, NULL, 10);
+        if (s) *s = start;
+        if (n) *n = (size_t)(e - start);
+        b->p = e + 2;
+    }
+}
+
+static void blob_skip(blob *b) {
+    char t = *b->p;
+    if (t == '*' || t == '~' || t == '%') {
+        long n = blob_len(b) * (t == '%' ? 2 : 1);
+        for (long i = 0; i < n; i++) blob_skip(b);
+    } else {
+        blob_scalar(b, NULL, NULL, NULL);
+    }
+}
+
+static bool blob_key_is(blob *b, const char *k) {
+    const char *s;
+    size_t n;
+    blob_scalar(b, &s, &n, NULL);
+    return n == strlen(k) && memcmp(s, k, n) == 0;
+}
+
+static const struct { const char *name; unsigned bit; } key_flag_names[] = {
+    {"RO", KEY_RO}, {"RW", KEY_RW}, {"OW", KEY_OW}, {"RM", KEY_RM}, {"access", KEY_ACCESS},
+    {"update", KEY_UPDATE}, {"insert", KEY_INSERT}, {"delete", KEY_DELETE},
+    {"not_key", KEY_NOT_KEY}, {"incomplete", KEY_INCOMPLETE}, {"variable_flags", KEY_VARIABLE_FLAGS},
+};
+
+/* begin_search / find_keys: {type: <t>, spec: {k: v, ...}} */
+static void parse_search(blob *b, key_spec *ks, bool begin) {
+    long n = blob_len(b);
+    char type[16] = "";
+    for (long i = 0; i < n; i++) {
+        if (blob_key_is(b, "type")) {
+            const char *s;
+            size_t len;
+            blob_scalar(b, &s, &len, NULL);
+            snprintf(type, sizeof(type), "%.*s", (int)len, s);
+            continue;
+        }
+        long m = blob_len(b);   /* spec map (after "spec") */
+        for (long j = 0; j < m; j++) {
+            const char *k, *s;
+            size_t kl, sl;
+            long v = 0;
+            blob_scalar(b, &k, &kl, NULL);
+            blob_scalar(b, &s, &sl, &v);
+#define IS(w) (kl == strlen(w) && memcmp(k, w, kl) == 0)
+            if (begin && IS("index")) ks->bs_index = (int)v;
+            else if (begin && IS("keyword")) ks->bs_keyword = xstrndup(s, sl);
+            else if (begin && IS("startfrom")) ks->bs_startfrom = (int)v;
+            else if (IS("lastkey")) ks->fk_lastkey = (int)v;
+            else if (IS("keystep")) ks->fk_step = (int)v;
+            else if (IS("limit")) ks->fk_limit = (int)v;
+            else if (IS("keynumidx")) ks->fk_keynumidx = (int)v;
+            else if (IS("firstkey")) ks->fk_firstkey = (int)v;
+#undef IS
+        }
+    }
+    if (!begin) ks->fk_keynum = strcmp(type, "keynum") == 0;
+}
+
+static void parse_key_specs(command *cmd) {
+    blob b = {cmd->key_specs, cmd->key_specs + cmd->key_specs_len};
+    long n = blob_len(&b);
+    cmd->specs = n ? xcalloc((size_t)n, sizeof(key_spec)) : NULL;
+    cmd->nspecs = (int)n;
+    for (long i = 0; i < n; i++) {
+        key_spec *ks = &cmd->specs[i];
+        long fields = blob_len(&b);
+        for (long f = 0; f < fields; f++) {
+            const char *k;
+            size_t kl;
+            blob_scalar(&b, &k, &kl, NULL);
+            if (kl == 5 && !memcmp(k, "flags", 5)) {
+                long nf = blob_len(&b);
+                for (long j = 0; j < nf; j++) {
+                    const char *s;
+                    size_t sl;
+                    blob_scalar(&b, &s, &sl, NULL);
+                    for (size_t x = 0; x < sizeof(key_flag_names) / sizeof(key_flag_names[0]); x++)
+                        if (strlen(key_flag_names[x].name) == sl && !memcmp(key_flag_names[x].name, s, sl))
+                            ks->flags |= key_flag_names[x].bit;
+                }
+            } else if (kl == 12 && !memcmp(k, "begin_search", 12)) {
+                parse_search(&b, ks, true);
+            } else if (kl == 9 && !memcmp(k, "find_keys", 9)) {
+                parse_search(&b, ks, false);
+            } else {
+                blob_skip(&b);
+            }
+        }
+    }
+}
+
+/* Redis's getKeysUsingKeySpecs (GET_KEYSPEC_DEFAULT): an argv that does
+ * not fit a spec yields no keys at all (the command reports the error). */
+int command_keys_with_flags(const command *cmd, int argc, const resp_arg *argv, key_ref *out, int max) {
+    int n = 0;
+    for (int s = 0; s < cmd->nspecs; s++) {
+        const key_spec *ks = &cmd->specs[s];
+        if (ks->flags & KEY_NOT_KEY) continue;
+        int first = 0, last, step;
+        if (!ks->bs_keyword) {
+            first = ks->bs_index;
+        } else {
+            int start = ks->bs_startfrom > 0 ? ks->bs_startfrom : argc + ks->bs_startfrom;
+            int end = ks->bs_startfrom > 0 ? argc - 1 : 1;
+            for (int i = start; i != end; i = start <= end ? i + 1 : i - 1) {
+                if (i >= argc || i < 1) break;
+                if (util_eq_nocase(argv[i].ptr, argv[i].len, ks->bs_keyword)) {
+                    first = i + 1;
+                    break;
+                }
+            }
+            if (!first) continue;
+        }
+        if (!ks->fk_keynum) {
+            step = ks->fk_step;
+            if (ks->fk_lastkey >= 0) last = first + ks->fk_lastkey;
+            else if (!ks->fk_limit) last = argc + ks->fk_lastkey;
+            else last = first + ((argc - first) / ks->fk_limit + ks->fk_lastkey);
+        } else {
+            step = ks->fk_step;
+            long long numkeys;
+            if (ks->fk_keynumidx >= argc - first) return 0;
+            const resp_arg *a = &argv[first + ks->fk_keynumidx];
+            if (!util_str2ll(a->ptr, a->len, &numkeys) || numkeys < 0) return 0;
+            first += ks->fk_firstkey;
+            last = first + (int)numkeys - 1;
+        }
+        if (last >= argc || last < first || first >= argc) return 0;
+        if (step < 1) step = 1;
+        for (int i = first; i <= last && n < max; i += step) {
+            unsigned fl = ks->flags;
+            /* SET's spec has variable flags: without GET it only overwrites. */
+            if ((fl & KEY_VARIABLE_FLAGS) && !strcmp(cmd->name, "set")) {
+                fl = KEY_OW | KEY_UPDATE;
+                for (int j = 3; j < argc; j++)
+                    if (util_eq_nocase(argv[j].ptr, argv[j].len, "GET")) fl = KEY_RW | KEY_ACCESS | KEY_UPDATE;
+            }
+            out[n].pos = i;
+            out[n].flags = fl;
+            n++;
+        }
+    }
+    return n;
+}
+
+int command_table_size(void) { return NCMDS; }
+const command *command_by_index(int i) { return &table[i]; }
+
 void commands_setup(void) {
     ntop = 0;
+    for (int i = 0; i < NCMDS; i++) parse_key_specs(&table[i]);
     for (int i = 0; i < NCMDS; i++) table[i].index = i;
     for (int i = 0; i < NCMDS; i++) {
         command *c = &table[i];
@@ -105,6 +285,10 @@ void commands_setup(void) {
 
 void commands_teardown(void) {
     for (int i = 0; i < NCMDS; i++) {
+        for (int s = 0; s < table[i].nspecs; s++) free(table[i].specs[s].bs_keyword);
+        free(table[i].specs);
+        table[i].specs = NULL;
+        table[i].nspecs = 0;
         free(table[i].subs);
         table[i].subs = NULL;
         table[i].nsubs = 0;
@@ -132,7 +316,7 @@ const char *command_fullname(const command *cmd) { return cmd->name; }
 
 /* A known command refused before it runs (Redis's rejectCommand). A
  * refused EXEC also ends the transaction and says so, even outside MULTI. */
-static void reject(client *c, const command *cmd, const char *msg) {
+void command_reject(client *c, const command *cmd, const char *msg) {
     STAT_ADD(stats_of(cmd)->rejected_calls, 1);
     if (cmd->proc == cmd_exec) {
         if (!strncmp(msg, "ERR ", 4)) msg += 4;
@@ -141,6 +325,14 @@ static void reject(client *c, const command *cmd, const char *msg) {
         return;
     }
     reply_error(c, msg);
+}
+
+const command *command_lookup_fullname(const char *name, size_t len) {
+    const char *bar = memchr(name, '|', len);
+    if (!bar) return command_lookup(name, len);
+    const command *p = command_lookup(name, (size_t)(bar - name));
+    if (!p || !p->nsubs) return NULL;
+    return sub_lookup(p, bar + 1, len - (size_t)(bar - name) - 1);
 }
 
 const command *command_resolve(client *c) {
@@ -174,11 +366,13 @@ const command *command_resolve(client *c) {
     if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) {
         char msg[128];
         snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->name);
-        reject(c, cmd, msg);
+        command_reject(c, cmd, msg);
         return NULL;
     }
-    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
-        reject(c, cmd, "NOAUTH Authentication required.");
+    /* Authentication and ACLs: one compare for a client of an unrestricted
+     * user while no user changed (acl.h); everyone else takes the gate,
+     * which replies through command_reject. */
+    if (__builtin_expect(c->acl_pass_epoch != acl_epoch_now(), 0) && !acl_gate(c, cmd)) {
         return NULL;
     }
     return cmd;

@@ -9,6 +9,7 @@
 #ifndef STRATA_COMMANDS_H
 #define STRATA_COMMANDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "client.h"
@@ -41,7 +42,30 @@ typedef struct command {
     const struct command **subs;
     int nsubs;
     int index;                      /* position in the table, for per-thread stats */
+    struct key_spec *specs;         /* key specs parsed from the blob */
+    int nspecs;
 } command;
+
+/* Key specs (Redis 7.0 COMMAND INFO key specifications), parsed from the
+ * table's blob at setup so that permission checks know, per key, whether it
+ * is read, written, inserted or deleted. */
+enum {
+    KEY_RO = 1 << 0, KEY_RW = 1 << 1, KEY_OW = 1 << 2, KEY_RM = 1 << 3,
+    KEY_ACCESS = 1 << 4, KEY_UPDATE = 1 << 5, KEY_INSERT = 1 << 6, KEY_DELETE = 1 << 7,
+    KEY_NOT_KEY = 1 << 8, KEY_INCOMPLETE = 1 << 9, KEY_VARIABLE_FLAGS = 1 << 10,
+};
+typedef struct key_spec {
+    unsigned flags;
+    int bs_index;                   /* begin_search index (0: keyword) */
+    char *bs_keyword; int bs_startfrom;
+    bool fk_keynum;                 /* find_keys: keynum, else range */
+    int fk_lastkey, fk_step, fk_limit;          /* range */
+    int fk_keynumidx, fk_firstkey;              /* keynum (step in fk_step) */
+} key_spec;
+typedef struct key_ref {
+    int pos;                        /* argv index */
+    unsigned flags;                 /* KEY_* of its spec */
+} key_ref;
 
 /* INFO commandstats: counted per thread (no shared cache line per command
  * on the hot path) and summed on read. */
@@ -61,6 +85,11 @@ const command *command_lookup(const char *name, size_t len);
  * returns NULL when the command cannot run. */
 const command *command_resolve(client *c);
 
+/* Refuse a resolved command with msg (Redis's rejectCommand): counts a
+ * rejected call; an EXEC refused this way answers "EXECABORT Transaction
+ * discarded because of: ..." and ends the transaction. */
+void command_reject(client *c, const command *cmd, const char *msg);
+
 /* Run the command in c->argv (called by networking.c per parsed command):
  * resolve it, queue it inside MULTI, else command_exec. */
 void command_call(client *c);
@@ -76,6 +105,16 @@ const command *command_at(int i);
  * later the cluster slot check). Fills idx (capacity max), returns count or
  * -1 if argv is malformed for the command. */
 int command_get_keys(const command *cmd, int argc, int *idx, int max);
+
+/* Keys per the key specs, with their flags, as Redis's
+ * getKeysFromCommandWithSpecs finds them (SET's flags depend on GET).
+ * Returns the count (at most max), 0 when argv does not fit the specs. */
+int command_keys_with_flags(const command *cmd, int argc, const resp_arg *argv, key_ref *out, int max);
+/* Every row of the table, subcommands included (index = command.index). */
+int command_table_size(void);
+const command *command_by_index(int i);
+/* "get", "config|get" (case-insensitive); NULL if not served. */
+const command *command_lookup_fullname(const char *name, size_t len);
 
 /* Full name for errors: "get", "config|get". */
 const char *command_fullname(const command *cmd);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include "acl.h"
 #include "log.h"
 #include "resp.h"
 #include "server.h"
@@ -41,6 +42,7 @@ static const char *const policies[] = {"noeviction", "allkeys-lru", "allkeys-lfu
                                        "volatile-lru", "volatile-lfu", "volatile-random",
                                        "volatile-ttl", NULL};
 static const char *const fsyncs[] = {"always", "everysec", "no", NULL};
+static const char *const pubsub_defaults[] = {"resetchannels", "allchannels", NULL};
 /* Order in which Redis lists enum values in its error message. */
 static const char *const policies_msg = "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
 static const char *const fsyncs_msg = "everysec, always, no";
@@ -69,7 +71,9 @@ static const directive dirs[] = {
     {"proto-max-bulk-len", T_MEM, O(proto_max_bulk_len), 1024 * 1024, LLONG_MAX, "536870912", 0, NULL, "largest bulk string accepted"},
     {"client-query-buffer-limit", T_MEM, O(client_query_buffer_limit), 1024 * 1024, LLONG_MAX, "1073741824", 0, NULL, "largest query buffer per client"},
     {"client-output-buffer-limit", T_COB, O(cob), 0, 0, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", 0, NULL, "<class> <hard> <soft> <soft seconds>"},
-    {"requirepass", T_STR, O(requirepass), 0, 0, "", F_SENSITIVE, NULL, "password clients must AUTH with"},
+    {"requirepass", T_STR, O(requirepass), 0, 0, "", F_SENSITIVE, NULL, "the default user's password (empty: nopass)"},
+    {"acllog-max-len", T_INT, O(acllog_max_len), 0, LLONG_MAX, "128", 0, NULL, "entries kept by ACL LOG"},
+    {"acl-pubsub-default", T_ENUM, O(acl_pubsub_default), 0, 0, "resetchannels", 0, pubsub_defaults, "channels of new users: resetchannels or allchannels"},
     {"maxmemory", T_MEM, O(maxmemory), 0, LLONG_MAX, "0", 0, NULL, "memory limit in bytes, 0 none"},
     {"maxmemory-policy", T_ENUM, O(maxmemory_policy), 0, 0, "noeviction", 0, policies, "what to do at maxmemory"},
     {"maxmemory-samples", T_INT, O(maxmemory_samples), 1, 64, "5", 0, NULL, "keys sampled per eviction"},
@@ -198,9 +202,10 @@ static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
                 return true;
             }
         {
-            const char *list = d->enums == policies ? policies_msg
-                             : d->enums == fsyncs   ? fsyncs_msg
-                                                    : "debug, verbose, notice, warning";
+            const char *list = d->enums == policies        ? policies_msg
+                             : d->enums == fsyncs          ? fsyncs_msg
+                             : d->enums == pubsub_defaults ? "allchannels, resetchannels"
+                                                           : "debug, verbose, notice, warning";
             snprintf(err, errlen, "argument(s) must be one of the following: %s", list);
         }
         return false;
@@ -434,6 +439,10 @@ bool config_set(int npairs, const char **names, const char **values, char *err, 
         if (ds[i]->type == T_STR) set_str(ds[i], values[i]);
     if (cfg.loglevel != saved.loglevel) log_setup(cfg.logfile, cfg.loglevel);
     pthread_mutex_unlock(&cfg_lock);
+    /* requirepass is the default user's password (acl.c); cfg_lock is a
+     * leaf, so the ACL change happens after releasing it. */
+    for (int i = 0; i < npairs; i++)
+        if (!strcmp(ds[i]->name, "requirepass")) acl_set_requirepass(cfg.requirepass);
     return true;
 }
 

@@ -43,7 +43,9 @@ typedef struct config {
     long long proto_max_bulk_len, client_query_buffer_limit;
     cob_limit cob[COB_CLASSES];
     /* security */
-    char *requirepass;
+    char *requirepass;          /* the default user's password (acl.c) */
+    long long acllog_max_len;
+    int acl_pubsub_default;     /* 0 resetchannels, 1 allchannels */
     /* memory (policy enforcement arrives with the storage issue) */
     long long maxmemory, maxmemory_samples, lfu_log_factor, lfu_decay_time;
     int maxmemory_policy;

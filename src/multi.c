@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "commands.h"
 #include "keyspace.h"
 #include "multi.h"
@@ -310,6 +311,25 @@ static void probe_watched(client *c, int64_t now) {
     }
 }
 
+/* The user's rules may have changed since the command was queued: check
+ * again (the same one compare as command_resolve when nothing changed),
+ * and answer a denial in Redis's words, as that command's reply. */
+static bool exec_acl_allows(client *c, const command *cmd) {
+    if (__builtin_expect(c->acl_pass_epoch == acl_epoch_now(), 1)) return true;
+    int pos = 0;
+    int r = acl_check_command(c, cmd, c->argc, c->argv, &pos);
+    if (r == ACL_OK) return true;
+    acl_log_denial(c, r, ACL_LOG_CTX_MULTI, cmd, c->argv, pos);
+    const char *why = r == ACL_DENIED_CMD ? "no permission to execute the command or subcommand"
+                    : r == ACL_DENIED_KEY ? "no permission to touch the specified keys"
+                    : r == ACL_DENIED_CHANNEL ? "no permission to access one of the channels used as arguments"
+                    : "no permission";
+    reply_errorf(c, "NOPERM ACLs rules changed between the moment the transaction was "
+                    "accumulated and the EXEC call. This command is no longer allowed for "
+                    "the following reason: %s", why);
+    return false;
+}
+
 void cmd_exec(client *c) {
     multi_state *ms = c->mstate;
     if (!ms) {
@@ -336,6 +356,7 @@ void cmd_exec(client *c) {
     for (int i = 0; i < ms->n; i++) {
         c->argc = ms->q[i].argc;
         c->argv = ms->q[i].argv;
+        if (!exec_acl_allows(c, ms->q[i].cmd)) continue;
         command_exec(c, ms->q[i].cmd);
     }
     c->argc = saved_argc;

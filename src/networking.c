@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "acl.h"
 #include "commands.h"
 #include "config.h"
 #include "keyspace.h"
@@ -116,7 +117,7 @@ static void client_new(worker *w, int fd, bool unix_sock) {
     c->fd = fd;
     c->w = w;
     c->resp = 2;
-    c->authenticated = !(cfg.requirepass && cfg.requirepass[0]);
+    acl_client_init(c);
     c->ctime_ms = c->last_interaction_ms = util_ms();
     if (unix_sock) c->flags |= CLIENT_UNIX_SOCKET;
     resp_parser_init(&c->parser);
@@ -149,6 +150,7 @@ static void client_free(client *c) {
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    acl_client_free(c);
     free(c);
     atomic_fetch_sub(&connected, 1);
 }
@@ -239,7 +241,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
 static void process_input(client *c) {
     resp_limits lim = {
         .max_bulk_len = cfg.proto_max_bulk_len,
-        .max_multibulk_len = c->authenticated ? INT_MAX : 10,
+        .max_multibulk_len = acl_auth_required(c) ? 10 : INT_MAX,
         .max_inline_len = 64 * 1024,
     };
     while (c->qpos < c->qlen && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
@@ -272,7 +274,7 @@ static void process_input(client *c) {
         c->qpos += consumed;
         resp_parser_reset(&c->parser);
         /* auth state may have changed the limits */
-        lim.max_multibulk_len = c->authenticated ? INT_MAX : 10;
+        lim.max_multibulk_len = acl_auth_required(c) ? 10 : INT_MAX;
     }
     if (c->qpos == c->qlen) {
         c->qpos = c->qlen = 0;
@@ -414,6 +416,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (atomic_load(&connected) >= (uint64_t)cfg.maxclients) {
         static const char msg[] = "-ERR max number of clients reached\r\n";
         ssize_t w = write(fd, msg, sizeof(msg) - 1);
+        (void)w;
+        close(fd);
+        atomic_fetch_add(&srv.stats.rejected_connections, 1);
+        return;
+    }
+    if (!unix_sock && acl_protected_mode_denies(sa)) {
+        /* Redis 7.0's protected mode: explain, then close. */
+        ssize_t w = write(fd, ACL_DENIED_PROTECTED_MSG, strlen(ACL_DENIED_PROTECTED_MSG));
         (void)w;
         close(fd);
         atomic_fetch_add(&srv.stats.rejected_connections, 1);
@@ -619,11 +629,11 @@ void net_client_info(client *c, char *buf, size_t len) {
     snprintf(buf, len,
              "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 "
              "ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
-             "oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+             "oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_interaction_ms) / 1000),
              flags, c->db, multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen, c->qcap, c->qbuf_peak,
-             c->olen - c->osent, c->ocap, c->qcap + c->ocap + sizeof(client), cmd, c->resp,
+             c->olen - c->osent, c->ocap, c->qcap + c->ocap + sizeof(client), cmd, acl_client_username(c), c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     (void)modes;
 }
@@ -639,6 +649,12 @@ void net_set_client_name(client *c, char *name) {
     c->name = name;
     pthread_mutex_unlock(&reg_lock);
     free(old);
+}
+
+void net_swap_client_user(client *c, void **field, void *val) {
+    pthread_mutex_lock(&reg_lock);
+    *field = val;
+    pthread_mutex_unlock(&reg_lock);
 }
 
 void net_set_client_lib(client *c, char **field, char *val) {

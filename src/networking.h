@@ -37,5 +37,7 @@ void net_kill_client(client *c);
 /* Swap the client's name under the registry lock (CLIENT SETNAME). */
 void net_set_client_name(client *c, char *name);
 void net_set_client_lib(client *c, char **field, char *val);
+/* Store val in *field (a client's user pointer) under the registry lock. */
+void net_swap_client_user(client *c, void **field, void *val);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "acl.h"
 #include "commands.h"
 #include "config.h"
 #include "keyspace.h"
@@ -172,6 +173,7 @@ int server_main(int argc, char **argv) {
 
     ks_setup((unsigned)cfg.keyspace_shards, (int)cfg.databases);
     commands_setup();
+    acl_setup();
     if (!net_setup(main_base)) {
         log_warning("Failed listening on port %lld (tcp), aborting.", cfg.port);
         return 1;
@@ -200,6 +202,7 @@ int server_main(int argc, char **argv) {
     event_free(sigint_ev);
     event_free(clock_ev);
     event_base_free(main_base);
+    acl_teardown();
     commands_teardown();
     ks_teardown();
     const char *pf = pidfile_path();

@@ -273,3 +273,35 @@ TEST(multi_client_gone_inside_transaction)
     EXPECT_CMD(c, "+OK", "FLUSHALL");
     EXPECT_CMD(c, "+PONG", "PING");
 }
+
+TEST(multi_acl_rules_change_before_exec)
+{
+    FRESH(admin);
+    CONNECT(u, h_shared());
+    EXPECT_CMD(admin, "+OK", "ACL SETUSER txu on >p +@all ~*");
+    EXPECT_CMD(u, "+OK", "AUTH txu p");
+    EXPECT_CMD(u, "+OK", "MULTI");
+    EXPECT_CMD(u, "+QUEUED", "SET k 1");
+    EXPECT_CMD(u, "+QUEUED", "GET k");
+    EXPECT_CMD(admin, "+OK", "ACL SETUSER txu -set");
+    EXPECT_CMD(u, "[-NOPERM ACLs rules changed between the moment the transaction was accumulated "
+                  "and the EXEC call. This command is no longer allowed for the following reason: "
+                  "no permission to execute the command or subcommand, (nil)]", "EXEC");
+    EXPECT_CMD(admin, "+OK", "ACL SETUSER txu +set resetkeys ~a*");
+    EXPECT_CMD(u, "+OK", "MULTI");
+    EXPECT_CMD(u, "+QUEUED", "GET a1");
+    EXPECT_CMD(u, "+QUEUED", "PING");
+    EXPECT_CMD(admin, "+OK", "ACL SETUSER txu resetkeys ~b*");
+    EXPECT_CMD(u, "[-NOPERM ACLs rules changed between the moment the transaction was accumulated "
+                  "and the EXEC call. This command is no longer allowed for the following reason: "
+                  "no permission to touch the specified keys, +PONG]", "EXEC");
+    EXPECT_CMD(admin, "glob:*context*multi*", "ACL LOG 1");
+    /* A refused EXEC ends the transaction and says why. */
+    EXPECT_CMD(admin, "+OK", "ACL SETUSER txu -exec");
+    EXPECT_CMD(u, "+OK", "MULTI");
+    EXPECT_CMD(u, "-EXECABORT Transaction discarded because of: NOPERM this user has no "
+                  "permissions to run the 'exec' command", "EXEC");
+    EXPECT_CMD(u, "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command", "EXEC x");
+    EXPECT_CMD(admin, ":1", "ACL DELUSER txu");
+    EXPECT_CMD(admin, "+OK", "ACL LOG RESET");
+}
