@@ -61,7 +61,8 @@ stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; }
 # 2. the TSV is the reference's own list
 if start "$REDIS_SERVER"; then
     if "$PY" tools/gen_commands_doc.py --fetch "$port" >"$tmp/ref.tsv" 2>"$tmp/err"; then
-        if cmp -s "$tmp/ref.tsv" tools/redis-7.0-commands.tsv; then
+        # (the "# Redis 7.0.x" header line may name another patch release)
+        if cmp -s <(grep -v '^#' "$tmp/ref.tsv") <(grep -v '^#' tools/redis-7.0-commands.tsv); then
             ok docs-tsv-reference
         else
             bad docs-tsv-reference "tools/redis-7.0-commands.tsv differs from $REDIS_SERVER's COMMAND DOCS: $(diff tools/redis-7.0-commands.tsv "$tmp/ref.tsv" | head -n 4 | tr '\n' ' ')"

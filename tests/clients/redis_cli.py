@@ -217,7 +217,9 @@ def _():
     p = subprocess.run(["timeout", "1.8", "stdbuf", "-oL", CLI, "-p", str(common.ARGS.port),
                         "--latency-history", "-i", "0.5"], capture_output=True, timeout=10, env=env())
     out = p.stdout.decode()
-    assert " -- 0.50 seconds range" in out, "--latency-history output %r" % out[-300:]
+    # (the range is the measured time: "0.50", or "0.51" on a busy machine)
+    assert re.search(r"^ -- 0\.5\d seconds range$", out, re.M), "--latency-history output %r" % out[-300:]
+    assert re.search(r"^\d+ \d+ [\d.]+ [1-9]\d*$", out, re.M), "--latency-history samples %r" % out[-300:]
 
 
 @check("stat")
