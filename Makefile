@@ -1,4 +1,5 @@
-# strata: a plain Makefile. `make run`, `make test`, `make asan`, `make bench`.
+# strata: a plain Makefile. `make run`, `make test`, `make asan`, `make bench`,
+# `make docs`.
 # Every target first runs deps/install.sh, which installs only what is
 # missing (a no-op when everything is there).
 
@@ -34,8 +35,11 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 INT_OBJ  := $(INT_SRC:tests/integration/%.c=$(BUILD)/obj/integration/%.o)
 INT_BIN  := $(BUILD)/tests/integration
 
-.PHONY: all deps run test asan bench bench-quick clean tests-build compat-long
-all: deps $(SERVER)
+# Generated documentation: from committed inputs only, never a live server.
+DOCS     := docs/commands.md
+
+.PHONY: all deps run test asan bench bench-quick clean tests-build compat-long docs
+all: deps $(SERVER) $(DOCS)
 
 deps:
 	@./deps/install.sh
@@ -58,6 +62,12 @@ $(INT_BIN): $(INT_OBJ) | $(BUILD)/tests
 
 $(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/tests:
 	@mkdir -p $@
+
+# The command coverage table; tests/docs-check.sh fails when the committed
+# file is not what this rule makes.
+docs: $(DOCS)
+$(DOCS): tools/gen_commands_doc.py tools/redis-7.0-commands.tsv src/commands.def
+	python3 tools/gen_commands_doc.py >$@.tmp && mv $@.tmp $@
 
 tests-build: $(SERVER) $(UNIT_BIN) $(if $(INT_SRC),$(INT_BIN))
 

@@ -2,11 +2,12 @@
 # deps/install.sh: install strata's build and test dependencies from Debian.
 # Idempotent: packages already present are skipped, so `make` can call this
 # on every build at no cost. Nothing is vendored and nothing is downloaded
-# outside Debian's package registry (and npm for the client tests in #3).
+# outside Debian's package registry (and npm, by tests/clients/run.sh, for
+# ioredis, into build/clients-node).
 set -e
 
 BUILD_PKGS="build-essential pkg-config libevent-dev liblz4-dev libjemalloc-dev libxxhash-dev libssl-dev"
-TEST_PKGS="libhiredis-dev redis-tools redis-server python3 gnuplot-nox"
+TEST_PKGS="libhiredis-dev redis-tools redis-server python3 python3-redis gnuplot-nox nodejs"
 
 want=""
 for p in $BUILD_PKGS $TEST_PKGS; do
@@ -14,6 +15,13 @@ for p in $BUILD_PKGS $TEST_PKGS; do
         want="$want $p"
     fi
 done
+
+# npm: a separate Debian package, but bundled (and "provided") by the
+# NodeSource nodejs some machines carry, which conflicts with Debian's npm;
+# so ask for it only when there is no npm command at all.
+if ! command -v npm >/dev/null 2>&1; then
+    want="$want npm"
+fi
 
 [ -z "$want" ] && exit 0
 

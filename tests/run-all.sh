@@ -3,7 +3,9 @@
 #
 # Suites, in order: each unit test binary $BUILD/tests/test_*, then the
 # integration binary $BUILD/tests/integration, then redis-compat/run.sh if it
-# exists and is executable. Every suite prints "PASS name" / "FAIL name:
+# exists and is executable, then tests/clients/run.sh (real clients against
+# redis-server and strata), then tests/docs-check.sh (docs/commands.md is what
+# the generator makes). Every suite prints "PASS name" / "FAIL name:
 # reason" lines and a last line "N passed, N failed". This script passes
 # their output through (a suite's own summary line is shown as
 # "# <suite>: N passed, N failed" so that only one summary line remains), and
@@ -14,7 +16,8 @@
 # named after the suite; the exit status is non-zero if anything failed.
 #
 # Environment: BUILD (default build), STRATA_SLOW=1 (sanitizer builds:
-# timeouts x3), UNIT_TIMEOUT / INT_TIMEOUT / COMPAT_TIMEOUT in seconds.
+# timeouts x3), UNIT_TIMEOUT / INT_TIMEOUT / COMPAT_TIMEOUT / CLIENTS_TIMEOUT
+# in seconds.
 set -u
 
 cd "$(dirname "$0")/.." || exit 2
@@ -25,6 +28,7 @@ mult=1
 unit_timeout=$(( ${UNIT_TIMEOUT:-300} * mult ))
 int_timeout=$(( ${INT_TIMEOUT:-600} * mult ))
 compat_timeout=$(( ${COMPAT_TIMEOUT:-600} * mult ))
+clients_timeout=$(( ${CLIENTS_TIMEOUT:-300} * mult ))
 
 total_pass=0
 total_fail=0
@@ -111,6 +115,14 @@ fi
 
 if [ -f redis-compat/run.sh ] && [ -x redis-compat/run.sh ]; then
     STRATA_SERVER="${STRATA_SERVER:-$BUILD/strata-server}" run_suite redis-compat "$compat_timeout" redis-compat/run.sh
+fi
+
+if [ -x tests/clients/run.sh ]; then
+    STRATA_SERVER="${STRATA_SERVER:-$BUILD/strata-server}" run_suite clients "$clients_timeout" tests/clients/run.sh
+fi
+
+if [ -x tests/docs-check.sh ]; then
+    run_suite docs-check 60 tests/docs-check.sh
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then

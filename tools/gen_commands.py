@@ -225,4 +225,5 @@ def main():
                 "group": "connection", "complexity": "O(1)"}
         emit(full, full.split("|")[0], info, docs, "cmd_" + full.replace("|", "_"))
 
-main()
+if __name__ == "__main__":
+    main()
