@@ -15,6 +15,7 @@
 #include "config.h"
 #include "keyspace.h"
 #include "networking.h"
+#include "pubsub.h"
 #include "server.h"
 #include "util.h"
 
@@ -38,6 +39,14 @@ static void reply_help(client *c, const char *cmd, const char *const *lines) {
 void cmd_ping(client *c) {
     if (c->argc > 2) {
         reply_error(c, "ERR wrong number of arguments for 'ping' command");
+        return;
+    }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) {
+        /* A RESP2 subscriber reads everything as a message-like array. */
+        reply_array(c, 2);
+        reply_bulk(c, "pong", 4);
+        if (c->argc == 1) reply_bulk(c, "", 0);
+        else reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
         return;
     }
     if (c->argc == 1) reply_raw(c, "+PONG\r\n", 7);
@@ -73,14 +82,18 @@ void cmd_auth(client *c) {
         reply_error(c, ERR_SYNTAX);
         return;
     }
+    /* Copies, so that MONITOR shows "(redacted)" in their place whatever
+     * the outcome. */
+    resp_arg user_arg = c->argv[1], pass_arg = c->argv[c->argc - 1];
+    const resp_arg *user = c->argc == 3 ? &user_arg : NULL;
+    const resp_arg *pass = &pass_arg;
+    for (int j = 1; j < c->argc; j++) client_redact_arg(c, j);
     bool nopass = !cfg.requirepass || !cfg.requirepass[0];
     if (c->argc == 2 && nopass) {
         reply_error(c, "ERR AUTH <password> called without any password configured for the default user. "
                        "Are you sure your configuration is correct?");
         return;
     }
-    const resp_arg *user = c->argc == 3 ? &c->argv[1] : NULL;
-    const resp_arg *pass = &c->argv[c->argc - 1];
     if (check_user(user, pass)) {
         c->authenticated = true;
         reply_ok(c);
@@ -103,16 +116,20 @@ void cmd_hello(client *c) {
             return;
         }
     }
+    /* Options first (redacting AUTH's arguments for MONITOR as they are
+     * seen), then authentication with the last AUTH given, as Redis. */
     const char *setname = NULL;
     size_t setname_len = 0;
+    resp_arg user, pass;
+    bool have_auth = false;
     for (int j = next; j < c->argc; j++) {
         int left = c->argc - j - 1;
         if (arg_is(c, j, "AUTH") && left >= 2) {
-            if (!check_user(&c->argv[j + 1], &c->argv[j + 2])) {
-                reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-                return;
-            }
-            c->authenticated = true;
+            user = c->argv[j + 1];
+            pass = c->argv[j + 2];
+            client_redact_arg(c, j + 1);
+            client_redact_arg(c, j + 2);
+            have_auth = true;
             j += 2;
         } else if (arg_is(c, j, "SETNAME") && left >= 1) {
             setname = c->argv[j + 1].ptr;
@@ -122,6 +139,13 @@ void cmd_hello(client *c) {
             reply_errorf(c, "ERR Syntax error in HELLO option '%s'", c->argv[j].ptr);
             return;
         }
+    }
+    if (have_auth) {
+        if (!check_user(&user, &pass)) {
+            reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+            return;
+        }
+        c->authenticated = true;
     }
     if (!c->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
@@ -137,7 +161,10 @@ void cmd_hello(client *c) {
             }
         net_set_client_name(c, setname_len ? xstrndup(setname, setname_len) : NULL);
     }
-    if (ver) c->resp = (int)ver;
+    if (ver) {
+        c->resp = (int)ver;
+        pubsub_client_resp_changed(c);
+    }
     reply_map(c, 7);
     reply_bulk_cstr(c, "server");
     reply_bulk_cstr(c, "redis");
@@ -167,6 +194,8 @@ void cmd_select(client *c) {
 }
 
 void cmd_reset(client *c) {
+    /* Subscriptions and MONITOR end silently (no unsubscribe messages). */
+    pubsub_client_reset(c);
     c->db = 0;
     c->resp = 2;
     c->reply_mode = 0;
@@ -333,13 +362,15 @@ void cmd_info(client *c) {
                   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                   "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
                   "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\n"
-                  "keyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:%llu\r\n"
+                  "keyspace_misses:%llu\r\npubsub_channels:%lu\r\npubsub_patterns:%lu\r\npubsubshard_channels:%lu\r\n"
+                  "total_error_replies:%llu\r\n"
                   "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n",
                   (unsigned long long)srv.stats.total_connections, (unsigned long long)net_total_commands(),
                   (unsigned long long)atomic_load(&srv.ops_per_sec), (unsigned long long)net_input_bytes(),
                   (unsigned long long)net_output_bytes(), (unsigned long long)srv.stats.rejected_connections,
                   (unsigned long long)ks_stat_expired(), (unsigned long long)ks_stat_hits(),
-                  (unsigned long long)ks_stat_misses(), (unsigned long long)srv.stats.total_error_replies,
+                  (unsigned long long)ks_stat_misses(), pubsub_nchannels(), pubsub_npatterns(),
+                  pubsub_nshardchannels(), (unsigned long long)srv.stats.total_error_replies,
                   (unsigned long long)srv.stats.client_qbuf_limit_disconnections,
                   (unsigned long long)srv.stats.client_obuf_limit_disconnections);
     }
@@ -519,7 +550,18 @@ typedef struct list_ctx {
     sbuf *b;
     long long *ids;
     int nids;
+    int type;                  /* -1 any, else a COB_* class (client type) */
 } list_ctx;
+
+/* TYPE names as Redis's getClientTypeByName; master/replica clients do not
+ * exist here, so those types match nobody (TYPE_NONE). -2: unknown. */
+#define TYPE_NONE 99
+static int client_type_by_name(const client *c, int j) {
+    if (arg_is(c, j, "normal")) return COB_NORMAL;
+    if (arg_is(c, j, "pubsub")) return COB_PUBSUB;
+    if (arg_is(c, j, "master") || arg_is(c, j, "replica") || arg_is(c, j, "slave")) return TYPE_NONE;
+    return -2;
+}
 
 static void list_one(void *priv, client *other) {
     list_ctx *x = priv;
@@ -529,6 +571,7 @@ static void list_one(void *priv, client *other) {
             if ((uint64_t)x->ids[i] == other->id) found = true;
         if (!found) return;
     }
+    if (x->type >= 0 && net_client_type(other) != x->type) return;
     char line[1024];
     net_client_info(other, line, sizeof(line));
     sb_printf(x->b, "%s\n", line);
@@ -537,17 +580,13 @@ static void list_one(void *priv, client *other) {
 void cmd_client_list(client *c) {
     sbuf b = {xmalloc(1024), 0, 1024};
     long long ids[64];
-    list_ctx x = {c, &b, ids, 0};
+    list_ctx x = {c, &b, ids, 0, -1};
     b.p[0] = '\0';
     for (int j = 2; j < c->argc; j++) {
         if (arg_is(c, j, "TYPE") && j + 1 < c->argc) {
             j++;
-            if (arg_is(c, j, "normal")) continue;
-            if (arg_is(c, j, "master") || arg_is(c, j, "replica") || arg_is(c, j, "slave") ||
-                arg_is(c, j, "pubsub")) {
-                x.nids = -1;   /* no clients of those types yet */
-                continue;
-            }
+            x.type = client_type_by_name(c, j);
+            if (x.type != -2) continue;
             reply_errorf(c, "ERR Unknown client type '%s'", c->argv[j].ptr);
             free(b.p);
             return;
@@ -567,7 +606,7 @@ void cmd_client_list(client *c) {
             return;
         }
     }
-    if (x.nids >= 0) net_foreach_client(list_one, &x);
+    net_foreach_client(list_one, &x);
     reply_verbatim(c, b.p, b.len, "txt");
     free(b.p);
 }
@@ -585,7 +624,7 @@ typedef struct kill_ctx {
     const char *addr, *laddr;
     long long id;
     bool skipme;
-    bool by_type_normal, by_type_other;
+    int type;                  /* -1 any, else a COB_* class */
     const char *user;
     long long maxage;
     long killed;
@@ -596,7 +635,7 @@ static void kill_one(void *priv, client *other) {
     if (k->addr && strcmp(other->addr, k->addr) != 0) return;
     if (k->laddr && strcmp(other->laddr, k->laddr) != 0) return;
     if (k->id && (uint64_t)k->id != other->id) return;
-    if (k->by_type_other) return;
+    if (k->type >= 0 && net_client_type(other) != k->type) return;
     if (k->user && strcmp(k->user, "default") != 0) return;
     if (k->maxage && (util_ms() - other->ctime_ms) / 1000 < k->maxage) return;
     if (other == k->self && k->skipme) return;
@@ -606,7 +645,7 @@ static void kill_one(void *priv, client *other) {
 }
 
 void cmd_client_kill(client *c) {
-    kill_ctx k = {.self = c, .skipme = true};
+    kill_ctx k = {.self = c, .skipme = true, .type = -1};
     if (c->argc == 3) {
         /* old form: CLIENT KILL addr:port; the caller itself is fair game */
         k.addr = c->argv[2].ptr;
@@ -632,11 +671,8 @@ void cmd_client_kill(client *c) {
         } else if (arg_is(c, j, "LADDR")) {
             k.laddr = v;
         } else if (arg_is(c, j, "TYPE")) {
-            if (arg_is(c, j + 1, "normal")) k.by_type_normal = true;
-            else if (arg_is(c, j + 1, "master") || arg_is(c, j + 1, "replica") ||
-                     arg_is(c, j + 1, "slave") || arg_is(c, j + 1, "pubsub"))
-                k.by_type_other = true;
-            else {
+            k.type = client_type_by_name(c, j + 1);
+            if (k.type == -2) {
                 reply_errorf(c, "ERR Unknown client type '%s'", v);
                 return;
             }

@@ -19,6 +19,8 @@ del unlink exists type keys scan randomkey rename renamenx copy move dbsize
 flushdb flushall expire pexpire expireat pexpireat ttl pttl expiretime
 pexpiretime persist touch object swapdb
 ping echo quit hello auth select reset time info config client command shutdown
+subscribe unsubscribe psubscribe punsubscribe publish pubsub ssubscribe
+sunsubscribe spublish monitor
 """.split()
 # Subcommands a container serves; others answer "unknown subcommand".
 SUBS = {
@@ -26,6 +28,7 @@ SUBS = {
     "config": "get set resetstat rewrite help".split(),
     "client": "id setname getname list info kill reply no-evict help".split(),
     "command": "count info docs list getkeys getkeysandflags help".split(),
+    "pubsub": "channels numsub numpat shardchannels shardnumsub help".split(),
 }
 # Redis 7.2 added CLIENT SETINFO; clients send it on connect, so we serve it
 # with the 7.2 metadata written by hand (the 7.0 reference has no entry).
@@ -207,7 +210,9 @@ def main():
         subs = info[9] if len(info) > 9 else []
         handler = "cmd_" + name.replace("-", "_") if (not subs or name == "command") else "NULLPROC"
         emit(name, "", info, docs, handler)
-        for sub in subs:
+        # Redis lists subcommands in its (randomly seeded) dict order; sort
+        # them so that regenerating the table gives the same file.
+        for sub in sorted(subs, key=lambda x: x[0]):
             full = sub[0]
             sname = full.split("|")[1]
             if sname not in SUBS.get(name, []):
