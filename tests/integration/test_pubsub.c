@@ -600,7 +600,9 @@ static void slow_subscriber_case(hserver *s, int nmsgs, long long limit_bytes, l
     if (!h_is_ref())
         CHECK(h_info_ll(ctl, "stats", "client_output_buffer_limit_disconnections") == 2);
     EXPECT_CMD(ctl, "[\"slow\", :2]", "PUBSUB NUMSUB slow");
-    if (rss0 > 0 && rss_slack_kb > 0)
+    /* Under a sanitizer freed memory sits in quarantine, so RSS says
+     * nothing about what the server holds. */
+    if (rss0 > 0 && rss_slack_kb > 0 && h_slow() == 1)
         CHECKF(peak - rss0 < rss_slack_kb, "server RSS grew by %ld kB (peak) with a %lld-byte limit",
                peak - rss0, limit_bytes);
     /* The others keep working. */
