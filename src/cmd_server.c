@@ -116,20 +116,21 @@ void cmd_hello(client *c) {
             return;
         }
     }
-    /* Options first (redacting AUTH's arguments for MONITOR as they are
-     * seen), then authentication with the last AUTH given, as Redis. */
+    /* AUTH authenticates as it is parsed (Redis 7.0), and its arguments
+     * are redacted for MONITOR even when it fails. */
     const char *setname = NULL;
     size_t setname_len = 0;
-    resp_arg user, pass;
-    bool have_auth = false;
     for (int j = next; j < c->argc; j++) {
         int left = c->argc - j - 1;
         if (arg_is(c, j, "AUTH") && left >= 2) {
-            user = c->argv[j + 1];
-            pass = c->argv[j + 2];
+            resp_arg user = c->argv[j + 1], pass = c->argv[j + 2];
             client_redact_arg(c, j + 1);
             client_redact_arg(c, j + 2);
-            have_auth = true;
+            if (!check_user(&user, &pass)) {
+                reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
+            c->authenticated = true;
             j += 2;
         } else if (arg_is(c, j, "SETNAME") && left >= 1) {
             setname = c->argv[j + 1].ptr;
@@ -139,13 +140,6 @@ void cmd_hello(client *c) {
             reply_errorf(c, "ERR Syntax error in HELLO option '%s'", c->argv[j].ptr);
             return;
         }
-    }
-    if (have_auth) {
-        if (!check_user(&user, &pass)) {
-            reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-            return;
-        }
-        c->authenticated = true;
     }
     if (!c->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
