@@ -30,9 +30,22 @@ Case file format (cases/*.txt), one item per line:
                        leaves a half-sent request behind)
   @fill N              next command or @raw: the word @FILL stands for N bytes
                        of a repeating pattern (big values, over-long lines)
+  @conn NAME           send what follows on connection NAME (opened on first
+                       use, on both servers; the case starts on connection 1):
+                       a subscriber on one, a publisher on another
+  @replies N           next command: read and compare N replies (SUBSCRIBE a b
+                       confirms each channel with a reply of its own)
+  @read [N]            send nothing; read and compare the next N replies (default
+                       1) on the current connection: messages another
+                       connection's PUBLISH pushed to it, MONITOR lines
+  @monitor             next reply (command or @read): MONITOR lines compared with
+                       their timestamp and client address masked
+                       ("+<time> [<db> <addr>] ..."); the db and the arguments
+                       are compared exactly
 
 A connection the server closed (QUIT, protocol error) is reopened silently
-before the next command, in RESP2 and db 0, on both sides alike.
+before the next command, in RESP2 and db 0, on both sides alike. At the end
+of a case every connection must have no unread bytes left.
 
 allowed-differences.txt, one rule a line:  MODE WORD... -- reason
   MODE is exact | type | sorted | skip | approx:N | fields-type:F1,F2 |
@@ -328,8 +341,9 @@ def cmdline(args):
 class Step:
     """One thing to do: a command (args) with a compare mode, or a directive."""
 
-    def __init__(self, kind, args=None, mode=None, lineno=0, data=None, src=""):
-        self.kind = kind          # 'cmd', 'raw', 'sleep', 'reconnect'
+    def __init__(self, kind, args=None, mode=None, lineno=0, data=None, src="", nreplies=1):
+        self.kind = kind          # 'cmd', 'raw', 'sleep', 'reconnect', 'conn', 'read'
+        self.nreplies = nreplies
         self.args = args
         self.mode = mode          # None (rules decide) or a mode string
         self.lineno = lineno
@@ -352,7 +366,7 @@ def filler(n):
 
 
 def parse_case(path):
-    steps, pending, fill = [], None, None
+    steps, pending, fill, nrep = [], None, None, 1
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n").rstrip("\r")
@@ -386,6 +400,20 @@ def parse_case(path):
                     pending = "bytes"
                 elif word == "@approx":
                     pending = "approx:" + str(int(rest))
+                elif word == "@monitor":
+                    pending = "monitor"
+                elif word == "@replies":
+                    nrep = int(rest)
+                    if nrep < 1:
+                        raise ParseError("%s: @replies needs a count >= 1" % where)
+                elif word == "@conn":
+                    if not rest.strip():
+                        raise ParseError("%s: @conn needs a name" % where)
+                    steps.append(Step("conn", lineno=lineno, data=rest.strip(), src=s))
+                elif word == "@read":
+                    n = int(rest) if rest.strip() else 1
+                    steps.append(Step("read", lineno=lineno, data=n, src=s, mode=pending))
+                    pending = None
                 else:
                     raise ParseError("%s: unknown directive %s" % (where, word))
                 continue
@@ -396,15 +424,15 @@ def parse_case(path):
             if fill is not None:
                 args = [filler(fill) if a == b"@FILL" else a for a in args]
                 fill = None
-            steps.append(Step("cmd", args, mode=pending, lineno=lineno))
-            pending = None
+            steps.append(Step("cmd", args, mode=pending, lineno=lineno, nreplies=nrep))
+            pending, nrep = None, 1
     return steps
 
 
 # ------------------------------------------------------------- rules ----
 
 MODES = ("exact", "type", "sorted", "pairs-sorted", "subcommands-unordered", "skip", "bytes",
-         "acl-rules", "subset", "length")
+         "acl-rules", "subset", "length", "monitor")
 
 
 def check_mode(mode):
@@ -600,9 +628,24 @@ def fields_eq(a, b, fields):
     return True
 
 
+MONITOR_HEAD = re.compile(rb"^\d+\.\d{6} \[(\d+) [^\]]*\] ")
+
+
+def monitor_masked(r):
+    """A MONITOR line with the parts that describe the moment and the
+    connection (time, client address) masked: "+TIME [db ADDR] args"."""
+    if r[0] == "+" and r[1] is not None:
+        return ("+", MONITOR_HEAD.sub(rb"TIME [\1 ADDR] ", r[1]))
+    return r
+
+
 def same(a, b, mode):
+    if a[0] == "SEQ" and b[0] == "SEQ":
+        return len(a[1]) == len(b[1]) and all(same(x, y, mode) for x, y in zip(a[1], b[1]))
     if mode == "skip":
         return True
+    if mode == "monitor":
+        return monitor_masked(a) == monitor_masked(b)
     if mode == "type":
         return rtype(a) == rtype(b)
     if mode == "sorted":
@@ -650,6 +693,8 @@ def render(r):
         return "raw %s, connection %s" % (esc(r[1]), r[2])
     if t == "SCAN":
         return "full SCAN -> %s" % render(r[1])
+    if t == "SEQ":
+        return " ; ".join(render(x) for x in r[1])
     if t in "+-:,#(":
         return t + r[1].decode("latin-1")
     if t == "_":
@@ -685,27 +730,45 @@ def first_diff(a, b, path=""):
 # ----------------------------------------------------------- engine ----
 
 class Pair:
-    """The two connections, reference (a) and candidate (b), in lockstep."""
+    """The connections to the reference (a) and the candidate (b), in
+    lockstep: one pair per connection name (@conn), the current one in use."""
 
     def __init__(self, opts):
         self.opts = opts
-        self.a = self.b = None
+        self.conns = {}
+        self.cur = "1"
         self.open()
 
+    @property
+    def a(self):
+        return self.conns[self.cur][0]
+
+    @property
+    def b(self):
+        return self.conns[self.cur][1]
+
     def open(self):
-        self.a = Conn(self.opts.a_port, self.opts.timeout)
-        self.b = Conn(self.opts.b_port, self.opts.timeout)
+        self.conns[self.cur] = (Conn(self.opts.a_port, self.opts.timeout),
+                                Conn(self.opts.b_port, self.opts.timeout))
+
+    def use(self, name):
+        self.cur = name
+        if name not in self.conns:
+            self.open()
 
     def close(self):
-        for c in (self.a, self.b):
-            if c:
-                c.close()
+        for a, b in self.conns.values():
+            a.close()
+            b.close()
+        self.conns = {}
 
     def reopen_closed(self):
-        if self.a.closed:
-            self.a = Conn(self.opts.a_port, self.opts.timeout)
-        if self.b.closed:
-            self.b = Conn(self.opts.b_port, self.opts.timeout)
+        a, b = self.conns[self.cur]
+        if a.closed:
+            a = Conn(self.opts.a_port, self.opts.timeout)
+        if b.closed:
+            b = Conn(self.opts.b_port, self.opts.timeout)
+        self.conns[self.cur] = (a, b)
 
     @staticmethod
     def one(conn, args):
@@ -719,9 +782,50 @@ class Pair:
         except Malformed as e:
             return ("MALFORMED", str(e))
 
-    def command(self, args, mode):
+    @staticmethod
+    def more(conn, n):
+        """n replies already on their way (one as itself, several as SEQ)."""
+        out = []
+        for _ in range(n):
+            try:
+                out.append(conn.reply())
+            except Timeout:
+                out.append(("TIMEOUT",))
+                break
+            except Closed:
+                out.append(("CLOSED",))
+                break
+            except Malformed as e:
+                out.append(("MALFORMED", str(e)))
+                break
+        return out[0] if n == 1 and len(out) == 1 else ("SEQ", tuple(out))
+
+    def read(self, n, mode):
+        """@read: replies pushed to the current connection, nothing sent."""
+        self.reopen_closed()
+        ra, rb = self.more(self.a, n), self.more(self.b, n)
+        return ra, rb, self.settle(ra, rb, mode)
+
+    def settle(self, ra, rb, mode):
+        desync = False
+        for c, r in ((self.a, ra), (self.b, rb)):
+            rs = r[1] if r[0] == "SEQ" else (r,)
+            if any(x[0] in ("TIMEOUT", "MALFORMED") for x in rs):
+                # A late or half-read reply would be taken for the next one.
+                c.close()
+                desync = True
+        if desync:
+            return False
+        return same(ra, rb, mode)
+
+    def command(self, args, mode, nreplies=1):
         """Returns (reply_a, reply_b, equal)."""
         self.reopen_closed()
+        if nreplies > 1:
+            self.a.send(encode(args))
+            self.b.send(encode(args))
+            ra, rb = self.more(self.a, nreplies), self.more(self.b, nreplies)
+            return ra, rb, self.settle(ra, rb, mode)
         if mode == "bytes":
             self.a.send(encode(args))
             self.b.send(encode(args))
@@ -810,12 +914,18 @@ def run_steps(opts, rules, steps, name, stop_at_first=False):
                 pair.close()
                 pair.open()
                 continue
+            if st.kind == "conn":
+                pair.use(st.data)
+                continue
             mode = "exact"
             if st.kind == "raw":
                 ra, rb, eq = pair.raw(st.data)
+            elif st.kind == "read":
+                mode = st.mode or "exact"
+                ra, rb, eq = pair.read(st.data, mode)
             else:
                 mode = st.mode or rule_mode(rules, st.args)
-                ra, rb, eq = pair.command(st.args, mode)
+                ra, rb, eq = pair.command(st.args, mode, st.nreplies)
             res.count += 1
             if opts.show:
                 print("  %s:%d %s\n    %s: %s%s" % (
@@ -825,7 +935,8 @@ def run_steps(opts, rules, steps, name, stop_at_first=False):
                 res.diffs.append(("%s:%d" % (name, st.lineno), st.text(), ra, rb, mode))
                 if stop_at_first:
                     break
-            if ("TIMEOUT",) in (ra, rb):
+            if ("TIMEOUT",) in (ra, rb) or any(
+                    r[0] == "SEQ" and ("TIMEOUT",) in r[1] for r in (ra, rb)):
                 timeouts += 1
                 if timeouts >= 2:
                     # A server that stopped answering would cost the timeout
@@ -837,11 +948,13 @@ def run_steps(opts, rules, steps, name, stop_at_first=False):
             # Bytes nobody asked for (a reply sent twice, a stray CRLF) would
             # otherwise hide behind the end of the case.
             if not (stop_at_first and res.diffs):
-                pair.reopen_closed()
-                ra, rb = raw_both_idle(pair.a, pair.b, 0.05)
-                if ra != rb:
-                    res.diffs.append(("%s:end" % name, "(bytes left unread after the last reply)",
-                                      ra, rb, "exact"))
+                for cname in sorted(pair.conns):
+                    pair.use(cname)
+                    pair.reopen_closed()
+                    ra, rb = raw_both_idle(pair.a, pair.b, 0.05)
+                    if ra != rb:
+                        res.diffs.append(("%s:end" % name, "(bytes left unread after the last reply"
+                                          " on connection %s)" % cname, ra, rb, "exact"))
     finally:
         pair.close()
     return res
@@ -855,12 +968,13 @@ def describe(opts, d):
     where, text, ra, rb, mode = d
     # Point into the forms actually compared (sorted, canonical...).
     ca, cb = ra, rb
-    if ra[0] not in ("RAW", "SCAN", "TIMEOUT", "CLOSED", "MALFORMED"):
+    if ra[0] not in ("RAW", "SCAN", "TIMEOUT", "CLOSED", "MALFORMED", "SEQ"):
         canon = {"sorted": sorted_reply, "pairs-sorted": pairs_sorted,
-                 "subcommands-unordered": canon_subcommands, "acl-rules": canon_acl}.get(mode)
+                 "subcommands-unordered": canon_subcommands, "acl-rules": canon_acl,
+                 "monitor": monitor_masked}.get(mode)
         if canon:
             ca, cb = canon(ra), canon(rb)
-    path, xa, xb = first_diff(ca, cb) if ra[0] not in ("RAW", "SCAN") else ("", ra, rb)
+    path, xa, xb = first_diff(ca, cb) if ra[0] not in ("RAW", "SCAN", "SEQ") else ("", ra, rb)
     s = "line %s: %s | %s: %s | %s: %s" % (where.rsplit(":", 1)[1], text,
                                            opts.a_name, show(ra), opts.b_name, show(rb))
     if path and (xa is not ca):

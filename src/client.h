@@ -22,6 +22,7 @@ struct worker;
 struct command;
 struct acl_user;
 struct acl_perm;
+struct ps_client;
 
 typedef struct client {
     uint64_t id;
@@ -60,6 +61,25 @@ typedef struct client {
     size_t olen, ocap, osent;
     int64_t obuf_soft_since_ms;
 
+    /* Pub/Sub and MONITOR (pubsub.c). ps is written by the owner thread
+     * under the pubsub lock; other threads reach it only through the
+     * pubsub registry, under that lock. The counts are the owner's copy
+     * for CLIENT LIST (a racy snapshot from other threads, like db). */
+    struct ps_client *ps;
+    int nsub, npsub, nssub;
+
+    /* Output other threads produced for this client (published messages,
+     * MONITOR lines), waiting for the owner thread to move it into obuf.
+     * Guarded by the owner worker's inbox lock (networking.c). */
+    char *xbuf;
+    size_t xlen, xcap;
+    bool xqueued, xoverflow;
+    struct client *xnext;
+    /* Owner-thread list of clients whose output someone else's command
+     * produced, flushed from the worker's deliver event. */
+    struct client *fprev, *fnext;
+    bool fqueued;
+
     /* bookkeeping for CLIENT LIST/INFO and timeout */
     char addr[64], laddr[64];
     int64_t ctime_ms, last_interaction_ms;
@@ -78,9 +98,18 @@ typedef struct client {
 #define CLIENT_CLOSE_AFTER_REPLY 0x1   /* QUIT, protocol error */
 #define CLIENT_CLOSE_ASAP        0x2   /* CLIENT KILL, output limit */
 #define CLIENT_UNIX_SOCKET       0x4
+#define CLIENT_PUBSUB            0x8   /* subscribed to a channel, pattern or shard channel */
+#define CLIENT_MONITOR           0x10  /* MONITOR */
 
 /* Raw append (already-encoded protocol bytes). */
 void reply_raw(client *c, const char *p, size_t n);
+/* Append bytes that are not the reply to this client's own command (a
+ * published message, a MONITOR line): unconditional, the caller applies
+ * CLIENT REPLY OFF/SKIP. Owner thread only. */
+void reply_append(client *c, const char *p, size_t n);
+/* The header of a push message: '>' in RESP3, an array in RESP2
+ * (subscribe confirmations, messages). */
+void reply_push(client *c, long n);
 
 void reply_ok(client *c);
 void reply_simple(client *c, const char *s);              /* +s */
@@ -115,6 +144,11 @@ void reply_set_deferred_map(client *c, size_t handle, long n);
 #define ERR_NO_SUCH_KEY "ERR no such key"
 #define ERR_DB_RANGE    "ERR DB index is out of range"
 #define ERR_OVERFLOW    "ERR increment or decrement would overflow"
+
+/* Hide argv[i] from MONITOR (AUTH, HELLO AUTH), as Redis's
+ * redactClientCommandArgument does. Call after the handler has used the
+ * argument: it points argv[i] at the constant "(redacted)". */
+void client_redact_arg(client *c, int i);
 
 /* Argument helpers: parse argv[i] as Redis does (strict: no spaces, no
  * leading '+', no leading zeros except "0"); on failure they reply the

@@ -17,6 +17,7 @@
 #include "keyspace.h"
 #include "multi.h"
 #include "networking.h"
+#include "pubsub.h"
 #include "server.h"
 #include "util.h"
 
@@ -42,6 +43,14 @@ void cmd_ping(client *c) {
         reply_error(c, "ERR wrong number of arguments for 'ping' command");
         return;
     }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) {
+        /* A RESP2 subscriber reads everything as a message-like array. */
+        reply_array(c, 2);
+        reply_bulk(c, "pong", 4);
+        if (c->argc == 1) reply_bulk(c, "", 0);
+        else reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
+        return;
+    }
     if (c->argc == 1) reply_raw(c, "+PONG\r\n", 7);
     else reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
 }
@@ -58,15 +67,18 @@ void cmd_auth(client *c) {
         reply_error(c, ERR_SYNTAX);
         return;
     }
+    /* Copies, so that MONITOR shows "(redacted)" in their place whatever
+     * the outcome. */
+    resp_arg user_arg = c->argv[1], pass_arg = c->argv[c->argc - 1];
+    for (int j = 1; j < c->argc; j++) client_redact_arg(c, j);
     if (c->argc == 2 && acl_default_nopass()) {
         reply_error(c, "ERR AUTH <password> called without any password configured for the default user. "
                        "Are you sure your configuration is correct?");
         return;
     }
-    const char *user = c->argc == 3 ? c->argv[1].ptr : "default";
-    size_t ulen = c->argc == 3 ? c->argv[1].len : 7;
-    const resp_arg *pass = &c->argv[c->argc - 1];
-    if (acl_authenticate(c, user, ulen, pass->ptr, pass->len)) reply_ok(c);
+    const char *user = c->argc == 3 ? user_arg.ptr : "default";
+    size_t ulen = c->argc == 3 ? user_arg.len : 7;
+    if (acl_authenticate(c, user, ulen, pass_arg.ptr, pass_arg.len)) reply_ok(c);
     else reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
 }
 
@@ -84,6 +96,8 @@ void cmd_hello(client *c) {
             return;
         }
     }
+    /* AUTH authenticates as it is parsed (Redis 7.0), and its arguments
+     * are redacted for MONITOR even when it fails. */
     const char *setname = NULL;
     size_t setname_len = 0;
     for (int j = next; j < c->argc; j++) {
@@ -91,8 +105,10 @@ void cmd_hello(client *c) {
         if (arg_is(c, j, "AUTH") && left >= 2) {
             /* Redis 7.0 authenticates as it meets the option, before
              * checking the ones after it. */
-            const resp_arg *user = &c->argv[j + 1], *pass = &c->argv[j + 2];
-            if (!acl_authenticate(c, user->ptr, user->len, pass->ptr, pass->len)) {
+            resp_arg user = c->argv[j + 1], pass = c->argv[j + 2];
+            client_redact_arg(c, j + 1);
+            client_redact_arg(c, j + 2);
+            if (!acl_authenticate(c, user.ptr, user.len, pass.ptr, pass.len)) {
                 reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
@@ -120,7 +136,10 @@ void cmd_hello(client *c) {
             }
         net_set_client_name(c, setname_len ? xstrndup(setname, setname_len) : NULL);
     }
-    if (ver) c->resp = (int)ver;
+    if (ver) {
+        c->resp = (int)ver;
+        pubsub_client_resp_changed(c);
+    }
     reply_map(c, 7);
     reply_bulk_cstr(c, "server");
     reply_bulk_cstr(c, "redis");
@@ -151,6 +170,8 @@ void cmd_select(client *c) {
 
 void cmd_reset(client *c) {
     multi_client_reset(c);
+    /* Subscriptions and MONITOR end silently (no unsubscribe messages). */
+    pubsub_client_reset(c);
     c->db = 0;
     c->resp = 2;
     c->reply_mode = 0;
@@ -317,13 +338,15 @@ void cmd_info(client *c) {
                   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                   "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
                   "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\n"
-                  "keyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:%llu\r\n"
+                  "keyspace_misses:%llu\r\npubsub_channels:%lu\r\npubsub_patterns:%lu\r\npubsubshard_channels:%lu\r\n"
+                  "total_error_replies:%llu\r\n"
                   "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n",
                   (unsigned long long)srv.stats.total_connections, (unsigned long long)net_total_commands(),
                   (unsigned long long)atomic_load(&srv.ops_per_sec), (unsigned long long)net_input_bytes(),
                   (unsigned long long)net_output_bytes(), (unsigned long long)srv.stats.rejected_connections,
                   (unsigned long long)ks_stat_expired(), (unsigned long long)ks_stat_hits(),
-                  (unsigned long long)ks_stat_misses(), (unsigned long long)srv.stats.total_error_replies,
+                  (unsigned long long)ks_stat_misses(), pubsub_nchannels(), pubsub_npatterns(),
+                  pubsub_nshardchannels(), (unsigned long long)srv.stats.total_error_replies,
                   (unsigned long long)srv.stats.client_qbuf_limit_disconnections,
                   (unsigned long long)srv.stats.client_obuf_limit_disconnections);
     }
@@ -503,7 +526,18 @@ typedef struct list_ctx {
     sbuf *b;
     long long *ids;
     int nids;
+    int type;                  /* -1 any, else a COB_* class (client type) */
 } list_ctx;
+
+/* TYPE names as Redis's getClientTypeByName; master/replica clients do not
+ * exist here, so those types match nobody (TYPE_NONE). -2: unknown. */
+#define TYPE_NONE 99
+static int client_type_by_name(const client *c, int j) {
+    if (arg_is(c, j, "normal")) return COB_NORMAL;
+    if (arg_is(c, j, "pubsub")) return COB_PUBSUB;
+    if (arg_is(c, j, "master") || arg_is(c, j, "replica") || arg_is(c, j, "slave")) return TYPE_NONE;
+    return -2;
+}
 
 static void list_one(void *priv, client *other) {
     list_ctx *x = priv;
@@ -513,6 +547,7 @@ static void list_one(void *priv, client *other) {
             if ((uint64_t)x->ids[i] == other->id) found = true;
         if (!found) return;
     }
+    if (x->type >= 0 && net_client_type(other) != x->type) return;
     char line[1024];
     net_client_info(other, line, sizeof(line));
     sb_printf(x->b, "%s\n", line);
@@ -521,17 +556,13 @@ static void list_one(void *priv, client *other) {
 void cmd_client_list(client *c) {
     sbuf b = {xmalloc(1024), 0, 1024};
     long long ids[64];
-    list_ctx x = {c, &b, ids, 0};
+    list_ctx x = {c, &b, ids, 0, -1};
     b.p[0] = '\0';
     for (int j = 2; j < c->argc; j++) {
         if (arg_is(c, j, "TYPE") && j + 1 < c->argc) {
             j++;
-            if (arg_is(c, j, "normal")) continue;
-            if (arg_is(c, j, "master") || arg_is(c, j, "replica") || arg_is(c, j, "slave") ||
-                arg_is(c, j, "pubsub")) {
-                x.nids = -1;   /* no clients of those types yet */
-                continue;
-            }
+            x.type = client_type_by_name(c, j);
+            if (x.type != -2) continue;
             reply_errorf(c, "ERR Unknown client type '%s'", c->argv[j].ptr);
             free(b.p);
             return;
@@ -551,7 +582,7 @@ void cmd_client_list(client *c) {
             return;
         }
     }
-    if (x.nids >= 0) net_foreach_client(list_one, &x);
+    net_foreach_client(list_one, &x);
     reply_verbatim(c, b.p, b.len, "txt");
     free(b.p);
 }
@@ -569,7 +600,7 @@ typedef struct kill_ctx {
     const char *addr, *laddr;
     long long id;
     bool skipme;
-    bool by_type_normal, by_type_other;
+    int type;                  /* -1 any, else a COB_* class */
     const char *user;
     long long maxage;
     long killed;
@@ -582,7 +613,7 @@ static void kill_one(void *priv, client *other) {
     if (k->addr && strcmp(other->addr, k->addr) != 0) return;
     if (k->laddr && strcmp(other->laddr, k->laddr) != 0) return;
     if (k->id && (uint64_t)k->id != other->id) return;
-    if (k->by_type_other) return;
+    if (k->type >= 0 && net_client_type(other) != k->type) return;
     if (k->user && strcmp(k->user, acl_client_username(other)) != 0) return;
     if (k->maxage && (util_ms() - other->ctime_ms) / 1000 < k->maxage) return;
     if (other == k->self && k->skipme) return;
@@ -592,7 +623,7 @@ static void kill_one(void *priv, client *other) {
 }
 
 void cmd_client_kill(client *c) {
-    kill_ctx k = {.self = c, .skipme = true};
+    kill_ctx k = {.self = c, .skipme = true, .type = -1};
     if (c->argc == 3) {
         /* old form: CLIENT KILL addr:port; the caller itself is fair game */
         k.addr = c->argv[2].ptr;
@@ -618,11 +649,8 @@ void cmd_client_kill(client *c) {
         } else if (arg_is(c, j, "LADDR")) {
             k.laddr = v;
         } else if (arg_is(c, j, "TYPE")) {
-            if (arg_is(c, j + 1, "normal")) k.by_type_normal = true;
-            else if (arg_is(c, j + 1, "master") || arg_is(c, j + 1, "replica") ||
-                     arg_is(c, j + 1, "slave") || arg_is(c, j + 1, "pubsub"))
-                k.by_type_other = true;
-            else {
+            k.type = client_type_by_name(c, j + 1);
+            if (k.type == -2) {
                 reply_errorf(c, "ERR Unknown client type '%s'", v);
                 return;
             }

@@ -15,6 +15,16 @@
  *     from until it drains, so a client that never reads holds at most
  *     that much (plus one batch) and the kernel's socket buffers; the
  *     client-output-buffer-limit (if set) closes it instead, as Redis does.
+ *  4. Output produced by another client's command (pub/sub messages,
+ *     MONITOR lines) reaches a client's obuf only on its owner thread:
+ *     directly when the producer runs there, otherwise through the owner's
+ *     inbox (client.xbuf under inbox_lock) and a wake-up of its
+ *     deliver_ev. Producers are serialized by the pubsub lock, and a
+ *     producer drains its own thread's inbox before delivering directly
+ *     (net_deliver_begin), so every client receives bytes in the order the
+ *     producers took that lock. Since subscribers never read-block on
+ *     their own input, the pubsub class of client-output-buffer-limit is
+ *     enforced on every delivery, not only by backpressure.
  */
 #include "networking.h"
 
@@ -41,6 +51,7 @@
 #include "keyspace.h"
 #include "log.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "server.h"
 #include "util.h"
 
@@ -64,6 +75,17 @@ typedef struct worker {
     size_t qlen, qcap;
     client *clients;                 /* this thread's clients (list) */
     _Atomic uint64_t commands, in_bytes, out_bytes;
+    /* Cross-thread delivery (invariant 4). inbox_lock guards xhead,
+     * xsignaled and every queued client's xbuf/xlen/xqueued/xoverflow;
+     * xpending mirrors "xhead != NULL" for a lock-free check by a
+     * producer that holds the pubsub lock (no producer can enqueue
+     * concurrently then, so the relaxed load is exact). */
+    pthread_mutex_t inbox_lock;
+    client *xhead;
+    bool xsignaled;
+    _Atomic int xpending;
+    struct event *deliver_ev;
+    client *fhead;                   /* owner-only: clients to flush */
 } __attribute__((aligned(64))) worker;
 
 static worker *workers;
@@ -74,6 +96,7 @@ static int nlisteners;
 static _Atomic uint64_t connected, next_client_id = 1;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static client *registry;
+static _Thread_local worker *my_worker;   /* NULL outside reactor threads */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
@@ -134,8 +157,21 @@ static void client_new(worker *w, int fd, bool unix_sock) {
     pthread_mutex_unlock(&reg_lock);
 }
 
+static void flush_dequeue(client *c) {
+    if (!c->fqueued) return;
+    if (c->fprev) c->fprev->fnext = c->fnext;
+    else c->w->fhead = c->fnext;
+    if (c->fnext) c->fnext->fprev = c->fprev;
+    c->fprev = c->fnext = NULL;
+    c->fqueued = false;
+}
+
 static void client_free(client *c) {
     multi_client_reset(c);   /* unwatch before the memory goes: other threads flag watchers */
+    /* Leave every channel, pattern and the monitor list first: after
+     * this no other thread can reach c to deliver to it (invariant 4). */
+    if (c->ps) pubsub_client_free(c);
+    flush_dequeue(c);
     pthread_mutex_lock(&reg_lock);
     if (c->reg_prev) c->reg_prev->reg_next = c->reg_next;
     else registry = c->reg_next;
@@ -147,6 +183,7 @@ static void client_free(client *c) {
     resp_parser_free(&c->parser);
     free(c->qbuf);
     free(c->obuf);
+    free(c->xbuf);
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
@@ -157,8 +194,20 @@ static void client_free(client *c) {
 
 /* ---- output ------------------------------------------------------------ */
 
+int net_client_type(const client *c) {
+    /* As Redis's getClientType: a MONITOR is a normal client unless it
+     * also subscribed. */
+    return (c->flags & CLIENT_PUBSUB) ? COB_PUBSUB : COB_NORMAL;
+}
+
+static void log_cob_close(client *c) {
+    log_warning("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                (unsigned long long)c->id, c->addr);
+    atomic_fetch_add(&srv.stats.client_obuf_limit_disconnections, 1);
+}
+
 static bool cob_exceeded(client *c, size_t pending) {
-    const cob_limit *l = &cfg.cob[COB_NORMAL];
+    const cob_limit *l = &cfg.cob[net_client_type(c)];
     if (l->hard && pending >= (size_t)l->hard) return true;
     if (l->soft && pending >= (size_t)l->soft) {
         int64_t now = util_ms();
@@ -200,9 +249,7 @@ static bool flush_output(client *c) {
         return true;
     }
     if (cob_exceeded(c, pending)) {
-        log_warning("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    (unsigned long long)c->id, c->addr);
-        atomic_fetch_add(&srv.stats.client_obuf_limit_disconnections, 1);
+        log_cob_close(c);
         return false;
     }
     /* Compact so the buffer does not only grow while the peer drains. */
@@ -220,7 +267,7 @@ static void process_input(client *c);
 
 static void on_write(evutil_socket_t fd, short what, void *arg) {
     client *c = arg;
-    if (!flush_output(c)) {
+    if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c)) {
         client_free(c);
         return;
     }
@@ -331,6 +378,134 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c)) client_free(c);
 }
 
+/* ---- output produced by other clients' commands (invariant 4) ---------- */
+
+/* Remember that c has output to send once the running callback is done. */
+static void flush_enqueue(client *c) {
+    if (c->fqueued) return;
+    worker *w = c->w;
+    bool was_empty = w->fhead == NULL;
+    c->fprev = NULL;
+    c->fnext = w->fhead;
+    if (w->fhead) w->fhead->fprev = c;
+    w->fhead = c;
+    c->fqueued = true;
+    if (was_empty) event_active(w->deliver_ev, EV_READ, 0);
+}
+
+static bool over_hard_limit(client *c, int cls, size_t extra) {
+    long long hard = cfg.cob[cls].hard;
+    return hard && c->olen - c->osent + extra >= (size_t)hard;
+}
+
+/* Move what other threads queued for w's clients into their obufs (on w's
+ * thread, or at teardown when no reactor runs). */
+static void inbox_drain(worker *w) {
+    pthread_mutex_lock(&w->inbox_lock);
+    client *list = w->xhead;
+    w->xhead = NULL;
+    w->xsignaled = false;
+    atomic_store_explicit(&w->xpending, 0, memory_order_relaxed);
+    for (client *c = list, *next; c; c = next) {
+        next = c->xnext;
+        c->xnext = NULL;
+        c->xqueued = false;
+        if (c->xoverflow || (c->xlen && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) &&
+                             over_hard_limit(c, net_client_type(c), c->xlen))) {
+            log_cob_close(c);
+            c->flags |= CLIENT_CLOSE_ASAP;
+        } else if (c->xlen && c->reply_mode != 1 && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) {
+            if (c->olen == c->osent) {
+                /* Nothing pending: adopt the inbox buffer as it is. */
+                char *ob = c->obuf;
+                size_t ocap = c->ocap;
+                c->obuf = c->xbuf;
+                c->ocap = c->xcap;
+                c->olen = c->xlen;
+                c->osent = 0;
+                c->xbuf = ob;
+                c->xcap = ocap;
+            } else {
+                reply_append(c, c->xbuf, c->xlen);
+            }
+        }
+        c->xoverflow = false;
+        c->xlen = 0;
+        if (c->xcap > 64 * 1024) {
+            free(c->xbuf);
+            c->xbuf = NULL;
+            c->xcap = 0;
+        }
+        flush_enqueue(c);
+    }
+    pthread_mutex_unlock(&w->inbox_lock);
+}
+
+void net_deliver_begin(void) {
+    worker *w = my_worker;
+    if (w && atomic_load_explicit(&w->xpending, memory_order_relaxed)) inbox_drain(w);
+}
+
+void net_deliver(client *c, const char *p, size_t n, int cls) {
+    worker *w = c->w;
+    if (w == my_worker) {
+        /* Redis drops output for a client about to close, and for one
+         * under CLIENT REPLY OFF or SKIP (during its skipped command). */
+        if ((c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) || c->reply_mode == 1 ||
+            c->reply_mode == 3)
+            return;
+        if (over_hard_limit(c, cls, n)) {
+            log_cob_close(c);
+            c->flags |= CLIENT_CLOSE_ASAP;
+        } else {
+            reply_append(c, p, n);
+        }
+        flush_enqueue(c);
+        return;
+    }
+    bool wake;
+    pthread_mutex_lock(&w->inbox_lock);
+    if (!c->xoverflow) {
+        long long hard = cfg.cob[cls].hard;
+        if (hard && c->xlen + n >= (size_t)hard) {
+            /* The owner closes it on the next drain; stop growing now. */
+            c->xoverflow = true;
+        } else {
+            if (c->xlen + n > c->xcap) {
+                size_t cap = c->xcap ? c->xcap : 4096;
+                while (cap < c->xlen + n) cap *= 2;
+                c->xbuf = xrealloc(c->xbuf, cap);
+                c->xcap = cap;
+            }
+            memcpy(c->xbuf + c->xlen, p, n);
+            c->xlen += n;
+        }
+    }
+    if (!c->xqueued) {
+        c->xqueued = true;
+        c->xnext = w->xhead;
+        w->xhead = c;
+        atomic_store_explicit(&w->xpending, 1, memory_order_relaxed);
+    }
+    wake = !w->xsignaled;
+    w->xsignaled = true;
+    pthread_mutex_unlock(&w->inbox_lock);
+    if (wake) event_active(w->deliver_ev, EV_READ, 0);
+}
+
+/* The worker's deliver event: take what other threads queued, then send
+ * everything other clients' commands produced, resuming input that
+ * backpressure held (the same path as a write event). */
+static void on_deliver(evutil_socket_t fd, short what, void *arg) {
+    worker *w = arg;
+    if (atomic_load_explicit(&w->xpending, memory_order_relaxed)) inbox_drain(w);
+    while (w->fhead) {
+        client *c = w->fhead;
+        flush_dequeue(c);
+        on_write(c->fd, EV_WRITE, c);
+    }
+}
+
 /* ---- reactor threads --------------------------------------------------- */
 
 static void on_notify(evutil_socket_t fd, short what, void *arg) {
@@ -376,9 +551,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
         if (c->w == w && c->olen > c->osent && cob_exceeded(c, c->olen - c->osent)) over[no++] = c;
     pthread_mutex_unlock(&reg_lock);
     for (int i = 0; i < no; i++) {
-        log_warning("Client id=%llu addr=%s closed for overcoming of output buffer limits.",
-                    (unsigned long long)over[i]->id, over[i]->addr);
-        atomic_fetch_add(&srv.stats.client_obuf_limit_disconnections, 1);
+        log_cob_close(over[i]);
         client_free(over[i]);
     }
     if (cfg.timeout > 0) {
@@ -400,10 +573,12 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
 
 static void *worker_main(void *arg) {
     worker *w = arg;
+    my_worker = w;
     char name[16];
     snprintf(name, sizeof(name), "strata-io-%d", w->id);
     pthread_setname_np(pthread_self(), name);
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    pubsub_thread_exit();
     return NULL;
 }
 
@@ -530,8 +705,11 @@ bool net_setup(struct event_base *main_base) {
         w->id = i;
         w->base = event_base_new();
         pthread_mutex_init(&w->qlock, NULL);
+        pthread_mutex_init(&w->inbox_lock, NULL);
         w->notify_ev = event_new(w->base, -1, EV_PERSIST, on_notify, w);
         event_add(w->notify_ev, NULL);
+        w->deliver_ev = event_new(w->base, -1, EV_PERSIST, on_deliver, w);
+        event_add(w->deliver_ev, NULL);
         w->cron_ev = evtimer_new(w->base, on_cron, w);
         struct timeval tv = {0, 100000};
         event_add(w->cron_ev, &tv);
@@ -561,6 +739,7 @@ void net_teardown(void) {
     for (int i = 0; i < nworkers; i++) event_base_loopbreak(workers[i].base);
     for (int i = 0; i < nworkers; i++) pthread_join(workers[i].tid, NULL);
     /* Reactors are stopped: free every client, flushing what we can. */
+    for (int i = 0; i < nworkers; i++) inbox_drain(&workers[i]);
     while (registry) {
         client *c = registry;
         if (c->olen > c->osent) {
@@ -572,11 +751,13 @@ void net_teardown(void) {
     for (int i = 0; i < nworkers; i++) {
         worker *w = &workers[i];
         event_free(w->notify_ev);
+        event_free(w->deliver_ev);
         event_free(w->cron_ev);
         for (size_t j = 0; j < w->qlen; j++) close(w->queue[j].fd);
         free(w->queue);
         event_base_free(w->base);
         pthread_mutex_destroy(&w->qlock);
+        pthread_mutex_destroy(&w->inbox_lock);
     }
     free(workers);
     workers = NULL;
@@ -615,8 +796,10 @@ void net_foreach_client(net_client_fn *fn, void *priv) {
 
 void net_client_info(client *c, char *buf, size_t len) {
     int64_t now = util_ms();
-    char flags[8];
+    char flags[16];
     int nf = 0;
+    if (c->flags & CLIENT_MONITOR) flags[nf++] = 'O';
+    if (c->flags & CLIENT_PUBSUB) flags[nf++] = 'P';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[nf++] = 'c';
     if (c->flags & CLIENT_UNIX_SOCKET) flags[nf++] = 'U';
     if (c->no_evict) flags[nf++] = 'e';
@@ -627,13 +810,14 @@ void net_client_info(client *c, char *buf, size_t len) {
     const char *cmd = c->cmd ? c->cmd->name : "NULL";   /* running, else last run */
     static const char *modes[] = {"on", "off", "skip", "skip"};
     snprintf(buf, len,
-             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 "
-             "ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
+             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%d psub=%d "
+             "ssub=%d multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
              "oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_interaction_ms) / 1000),
-             flags, c->db, multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen, c->qcap, c->qbuf_peak,
-             c->olen - c->osent, c->ocap, c->qcap + c->ocap + sizeof(client), cmd, acl_client_username(c), c->resp,
+             flags, c->db, c->nsub, c->npsub, c->nssub, multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen,
+             c->qcap, c->qbuf_peak, c->olen - c->osent, c->ocap, c->qcap + c->ocap + sizeof(client), cmd,
+             acl_client_username(c), c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     (void)modes;
 }

@@ -40,4 +40,21 @@ void net_set_client_lib(client *c, char **field, char *val);
 /* Store val in *field (a client's user pointer) under the registry lock. */
 void net_swap_client_user(client *c, void **field, void *val);
 
+/* Output for a client produced by another client's command: published
+ * messages and MONITOR lines (pubsub.c). The caller serializes every
+ * delivery with one lock (the pubsub lock) and calls net_deliver_begin
+ * once after taking it; then each client receives bytes in the order
+ * of that lock, whichever thread produced them. net_deliver appends
+ * directly when c lives on the calling thread, otherwise queues the bytes
+ * for c's thread and wakes it; either way c is flushed soon after. cls is
+ * the client-output-buffer-limit class to enforce (COB_NORMAL,
+ * COB_PUBSUB): over its hard limit c is closed instead. c must be
+ * registered with the caller (so not yet freed: client_free first calls
+ * pubsub_client_free, which takes the same lock). */
+void net_deliver_begin(void);
+void net_deliver(client *c, const char *p, size_t n, int cls);
+/* The client-output-buffer-limit class of c, as Redis's getClientType:
+ * COB_PUBSUB for a subscribed client, else COB_NORMAL. */
+int net_client_type(const client *c);
+
 #endif

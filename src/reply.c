@@ -28,6 +28,12 @@ void reply_raw(client *c, const char *p, size_t n) {
     c->olen += n;
 }
 
+void reply_append(client *c, const char *p, size_t n) {
+    ensure(c, n);
+    memcpy(c->obuf + c->olen, p, n);
+    c->olen += n;
+}
+
 /* "<prefix><number>\r\n", the header of most replies. */
 static void reply_hdr(client *c, char prefix, long long n) {
     if (c->reply_mode != 0) return;
@@ -123,6 +129,8 @@ void reply_null_array(client *c) {
 }
 
 void reply_array(client *c, long n) { reply_hdr(c, '*', n); }
+
+void reply_push(client *c, long n) { reply_hdr(c, c->resp == 3 ? '>' : '*', n); }
 
 void reply_map(client *c, long n) {
     if (c->resp == 3) reply_hdr(c, '%', n);
@@ -256,3 +264,9 @@ bool arg_is(const client *c, int i, const char *word) {
 }
 
 int64_t client_now_ms(const client *c) { return c->cmd_now_ms; }
+
+void client_redact_arg(client *c, int i) {
+    static const char redacted[] = "(redacted)";
+    c->argv[i].ptr = (char *)redacted;
+    c->argv[i].len = sizeof(redacted) - 1;
+}

@@ -1,5 +1,5 @@
 /* server.c: process lifecycle. Starts modules in dependency order (config,
- * log, keyspace, commands, networking) and stops them in reverse; owns the
+ * log, keyspace, commands, pubsub, networking) and stops them in reverse; owns the
  * main thread's event loop (listeners, signals, the clock cron), daemonize,
  * the pidfile, and graceful shutdown on SIGTERM/SIGINT/SHUTDOWN. */
 #include "server.h"
@@ -22,6 +22,7 @@
 #include "log.h"
 #include "multi.h"
 #include "networking.h"
+#include "pubsub.h"
 #include "util.h"
 
 server_state srv;
@@ -174,6 +175,7 @@ int server_main(int argc, char **argv) {
     ks_setup((unsigned)cfg.keyspace_shards, (int)cfg.databases);
     commands_setup();
     acl_setup();
+    pubsub_setup();
     if (!net_setup(main_base)) {
         log_warning("Failed listening on port %lld (tcp), aborting.", cfg.port);
         return 1;
@@ -203,6 +205,7 @@ int server_main(int argc, char **argv) {
     event_free(clock_ev);
     event_base_free(main_base);
     acl_teardown();
+    pubsub_teardown();
     commands_teardown();
     ks_teardown();
     const char *pf = pidfile_path();

@@ -21,6 +21,8 @@ pexpiretime persist touch object swapdb
 ping echo quit hello auth select reset time info config client command shutdown
 multi exec discard watch unwatch
 acl
+subscribe unsubscribe psubscribe punsubscribe publish pubsub ssubscribe
+sunsubscribe spublish monitor
 """.split()
 # Subcommands a container serves; others answer "unknown subcommand".
 SUBS = {
@@ -29,6 +31,7 @@ SUBS = {
     "client": "id setname getname list info kill reply no-evict help".split(),
     "command": "count info docs list getkeys getkeysandflags help".split(),
     "acl": "cat deluser dryrun genpass getuser help list load log save setuser users whoami".split(),
+    "pubsub": "channels numsub numpat shardchannels shardnumsub help".split(),
 }
 # Redis 7.2 added CLIENT SETINFO; clients send it on connect, so we serve it
 # with the 7.2 metadata written by hand (the 7.0 reference has no entry).

@@ -796,6 +796,26 @@ redisReply *h_cmd_argv(const char *file, int line, redisContext *c,
     return r;
 }
 
+redisReply *h_read(const char *file, int line, redisContext *c)
+{
+    if (!c)
+        return NULL;
+    redisReply *r = NULL;
+    if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+        h_fail(file, line, "reading a reply: I/O error: %s",
+               c->errstr[0] ? c->errstr : "no reply");
+        return NULL;
+    }
+    track(TR_REPLY, r);
+    return r;
+}
+
+bool h_expect_read(const char *file, int line, redisContext *c, const char *exp)
+{
+    redisReply *r = h_read(file, line, c);
+    return r && compare(file, line, "next reply", r, exp);
+}
+
 bool h_expect_cmd(const char *file, int line, redisContext *c,
                   const char *exp, const char *fmt, ...)
 {

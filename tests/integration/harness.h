@@ -118,6 +118,11 @@ redisReply *h_cmd(const char *file, int line, redisContext *c,
                   const char *fmt, ...);
 redisReply *h_cmd_argv(const char *file, int line, redisContext *c,
                        int argc, const char **argv, const size_t *lens);
+/* Read the next reply without sending anything: a message pushed by
+ * another connection's PUBLISH, the second confirmation of SUBSCRIBE a b.
+ * Tracked like h_cmd's; NULL after failing the test. */
+redisReply *h_read(const char *file, int line, redisContext *c);
+bool h_expect_read(const char *file, int line, redisContext *c, const char *exp);
 /* Compare the reply (rendered) with exp; fail with context on mismatch. */
 bool h_expect_reply(const char *file, int line, const char *what,
                     const redisReply *r, const char *exp);
@@ -198,6 +203,9 @@ bool h_expect_closed(const char *file, int line, hraw *r);
 /* EXPECT_ARGV(c, "+OK", argc, argv, lens) */
 #define EXPECT_ARGV(c, exp, argc, argv, lens)                               \
     do { if (!h_expect_argv(H_LOC, (c), (exp), (argc), (argv), (lens))) return; } while (0)
+/* EXPECT_READ(c, "[\"message\", \"ch\", \"hi\"]"): the next reply, unsent. */
+#define EXPECT_READ(c, exp)                                                 \
+    do { if (!h_expect_read(H_LOC, (c), (exp))) return; } while (0)
 #define EXPECT_REPLY(r, exp)                                                \
     do { if (!h_expect_reply(H_LOC, "reply", (r), (exp))) return; } while (0)
 /* Declares `redisReply *var` with the reply to a command. */
