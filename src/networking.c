@@ -265,22 +265,29 @@ static bool flush_output(client *c) {
 
 static void process_input(client *c);
 
+/* Backpressure (process_input stops once the peer is OUTPUT_BACKPRESSURE
+ * behind) can leave complete commands in the query buffer. When a write
+ * then drains the output completely, no write event will fire and the
+ * peer may send nothing more (it waits for those replies): run them now,
+ * as long as the output keeps draining. False if c must be freed. */
+static bool drain_backlog(client *c) {
+    while (c->olen == 0 && c->qpos < c->qlen &&
+           !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+        size_t before = c->qpos, len = c->qlen;
+        process_input(c);
+        if (!flush_output(c)) return false;
+        if (c->qpos == before && c->qlen == len) break;   /* an incomplete command: wait for input */
+    }
+    return !(c->flags & CLIENT_CLOSE_ASAP);
+}
+
 static void on_write(evutil_socket_t fd, short what, void *arg) {
     client *c = arg;
     if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c)) {
         client_free(c);
         return;
     }
-    /* Drained: run the commands that backpressure left in the buffer. */
-    while (c->olen == 0 && c->qpos < c->qlen && !(c->flags & CLIENT_CLOSE_AFTER_REPLY)) {
-        size_t before = c->qpos;
-        process_input(c);
-        if (!flush_output(c)) {
-            client_free(c);
-            return;
-        }
-        if (c->qpos == before) break;   /* an incomplete command: wait for input */
-    }
+    if (!drain_backlog(c)) client_free(c);
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -375,7 +382,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     }
     if (c->qlen - c->qpos > c->qbuf_peak) c->qbuf_peak = c->qlen - c->qpos;
     process_input(c);
-    if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c)) client_free(c);
+    if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c) || !drain_backlog(c)) client_free(c);
 }
 
 /* ---- output produced by other clients' commands (invariant 4) ---------- */

@@ -382,3 +382,34 @@ TEST(limits_logfile_format)
     CHECKF(nbad == 0, "%d of %d log lines not in Redis format, first: '%s'", nbad, n, bad);
     CHECKF(has_pid, "no log line carries the server's pid %d", (int)s->pid);
 }
+
+/* Replies far past the 4 MB backpressure mark from one pipelined read: the
+ * server stops parsing while the peer is behind and must resume on its
+ * own once the output drains, whether that takes many writes or one. The
+ * client sends everything first and only then reads, so a server waiting
+ * for more input would hang here. */
+TEST(limits_backpressure_resumes_pipeline)
+{
+    FRESH(c);
+    enum { VAL = 1 << 20, N = 40, ROUNDS = 5 };
+    char *val = malloc(VAL);
+    CHECK(val);
+    memset(val, 'v', VAL);
+    redisReply *r = redisCommand(c, "SET big %b", val, (size_t)VAL);
+    free(val);
+    CHECK(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    struct timeval tv = {10 * h_slow(), 0};
+    redisSetTimeout(c, tv);
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < N; i++) redisAppendCommand(c, "GET big");
+        redisAppendCommand(c, "PING");
+        for (int i = 0; i <= N; i++) {
+            CHECKF(redisGetReply(c, (void **)&r) == REDIS_OK, "round %d reply %d: %s", round, i, c->errstr);
+            if (i < N) CHECKF(r->type == REDIS_REPLY_STRING && r->len == VAL, "reply %d: type %d len %zu",
+                              i, r->type, r->len);
+            else CHECK(r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG"));
+            freeReplyObject(r);
+        }
+    }
+}
