@@ -60,12 +60,21 @@ typedef struct client {
     uint64_t tot_cmds;
     uint64_t nerrors;          /* error replies sent (failed_calls accounting) */
     int64_t cmd_now_ms;        /* "now" for the running command */
+    uint32_t redact_mask;      /* arguments the slow log must hide (slowlog.c) */
+    uint64_t redact_stamp;     /* tot_cmds + 1 of the command the mask belongs to */
+
+    /* CLIENT PAUSE: a held client keeps its parsed command in `parser` at
+     * qpos (held_len bytes) and sits on its thread's FIFO of held clients. */
+    size_t held_len;
+    struct client *held_prev, *held_next;
     struct client *reg_prev, *reg_next; /* registry links (networking.c) */
 } client;
 
 #define CLIENT_CLOSE_AFTER_REPLY 0x1   /* QUIT, protocol error */
 #define CLIENT_CLOSE_ASAP        0x2   /* CLIENT KILL, output limit */
 #define CLIENT_UNIX_SOCKET       0x4
+#define CLIENT_LOCAL             0x8   /* from 127.0.0.1 or ::1 (enable-debug-command local) */
+#define CLIENT_HELD              0x10  /* CLIENT PAUSE holds its parsed command (networking.c) */
 
 /* Raw append (already-encoded protocol bytes). */
 void reply_raw(client *c, const char *p, size_t n);
@@ -88,6 +97,13 @@ void reply_bool(client *c, bool b);                       /* RESP2: :1/:0 */
 void reply_verbatim(client *c, const char *p, size_t n, const char *ext); /* RESP2: bulk */
 /* A RESP3-encoded blob (from commands.def), converted for RESP2 clients. */
 void reply_resp3_blob(client *c, const char *p, size_t n);
+
+/* Redis's help layout: "<CMD> <subcommand> ... Subcommands are:", the
+ * given lines (NULL-terminated), then HELP last. */
+void reply_help(client *c, const char *cmd, const char *const *lines);
+/* "unknown subcommand or wrong number of arguments for '<argv[1]>'. Try
+ * <ARGV[0]> HELP." (Redis's addReplySubcommandSyntaxError). */
+void reply_subcommand_syntax_error(client *c);
 
 /* Deferred lengths, for replies whose element count is known only after
  * emitting them (SCAN, KEYS, COMMAND). */

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 #include "config.h"
+#include "latency.h"
 #include "server.h"
+#include "slowlog.h"
 #include "util.h"
 
 #define NULLPROC NULL
@@ -74,6 +76,7 @@ void command_stats_reset(void) {
 }
 static int ntop;
 static const command *lookup_tab[LOOKUP_SIZE];
+static void watch_update(void);
 
 static uint32_t name_hash(const char *s, size_t len) {
     uint32_t h = 2166136261u;
@@ -83,6 +86,9 @@ static uint32_t name_hash(const char *s, size_t len) {
 
 void commands_setup(void) {
     ntop = 0;
+    watch_update();
+    config_watch("slowlog-log-slower-than", watch_update);
+    config_watch("latency-monitor-threshold", watch_update);
     for (int i = 0; i < NCMDS; i++) table[i].index = i;
     for (int i = 0; i < NCMDS; i++) {
         command *c = &table[i];
@@ -129,21 +135,51 @@ static const command *sub_lookup(const command *p, const char *name, size_t len)
 
 const char *command_fullname(const command *cmd) { return cmd->name; }
 
-const command *command_resolve(client *c) {
+/* Why resolve() refused a command. */
+enum { R_OK, R_UNKNOWN_SUB, R_UNKNOWN, R_ARITY, R_PROTECTED, R_NOAUTH };
+
+static bool protected_allowed(const client *c) {
+    return cfg.enable_debug_cmd == PROTECTED_YES ||
+           (cfg.enable_debug_cmd == PROTECTED_LOCAL && (c->flags & (CLIENT_UNIX_SOCKET | CLIENT_LOCAL)));
+}
+
+/* The checks in Redis 7.0's order: existence, arity, protected commands,
+ * authentication. Sets *cmdp to what was found (for the error texts and
+ * rejected_calls) and returns R_OK or the reason it cannot run. */
+static int resolve(const client *c, const command **cmdp) {
     const command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
-    if (cmd && cmd->nsubs && c->argc >= 2) {
+    *cmdp = cmd;
+    if (!cmd) return R_UNKNOWN;
+    if (cmd->nsubs && c->argc >= 2) {
         const command *sub = sub_lookup(cmd, c->argv[1].ptr, c->argv[1].len);
-        if (!sub) {
-            char upper[64];
-            size_t n = strlen(cmd->name);
-            for (size_t i = 0; i <= n && i < sizeof(upper); i++)
-                upper[i] = (char)toupper((unsigned char)cmd->name[i]);
-            reply_errorf(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1].ptr, upper);
-            return NULL;
-        }
-        cmd = sub;
+        if (!sub) return R_UNKNOWN_SUB;
+        *cmdp = cmd = sub;
     }
-    if (!cmd) {
+    if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) return R_ARITY;
+    if (__builtin_expect(cmd->flags & CMD_PROTECTED, 0) && !protected_allowed(c)) return R_PROTECTED;
+    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) return R_NOAUTH;
+    return R_OK;
+}
+
+const command *command_peek(const client *c) {
+    const command *cmd;
+    return resolve(c, &cmd) == R_OK ? cmd : NULL;
+}
+
+const command *command_resolve(client *c) {
+    const command *cmd;
+    int why = resolve(c, &cmd);
+    if (__builtin_expect(why == R_OK, 1)) return cmd;
+    switch (why) {
+    case R_UNKNOWN_SUB: {
+        char upper[64];
+        size_t n = strlen(cmd->name);
+        for (size_t i = 0; i <= n && i < sizeof(upper); i++)
+            upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+        reply_errorf(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1].ptr, upper);
+        return NULL;
+    }
+    case R_UNKNOWN: {
         char args[512];
         size_t used = 0;
         args[0] = '\0';
@@ -157,17 +193,46 @@ const command *command_resolve(client *c) {
                      c->argv[0].ptr, args);
         return NULL;
     }
-    if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) {
+    case R_ARITY:
         reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
-        STAT_ADD(stats_of(cmd)->rejected_calls, 1);
-        return NULL;
-    }
-    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
+        break;
+    case R_PROTECTED:
+        reply_error(c, "ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+                       "\"local\", you can run it from a local connection, otherwise you need to set "
+                       "this option in the configuration file, and then restart the server.");
+        break;
+    case R_NOAUTH:
         reply_error(c, "NOAUTH Authentication required.");
-        STAT_ADD(stats_of(cmd)->rejected_calls, 1);
-        return NULL;
+        break;
     }
-    return cmd;
+    STAT_ADD(stats_of(cmd)->rejected_calls, 1);
+    return NULL;
+}
+
+/* ---- slow log and latency monitor trigger -------------------------------
+ * One threshold in µs, the lower of slowlog-log-slower-than (when >= 0) and
+ * latency-monitor-threshold (when > 0, in ms): command_call compares the
+ * duration it already measured for commandstats with it, one branch that
+ * is never taken with the defaults' 10 ms. watch() sorts out which of the
+ * two wants the command. */
+static int64_t watch_us = INT64_MAX;
+
+static void watch_update(void) {
+    int64_t t = INT64_MAX;
+    if (cfg.slowlog_log_slower_than >= 0) t = cfg.slowlog_log_slower_than;
+    long long lat = cfg.latency_monitor_threshold;
+    if (lat > 0 && lat < INT64_MAX / 1000 && lat * 1000 < t) t = lat * 1000;
+    __atomic_store_n(&watch_us, t, __ATOMIC_RELAXED);
+}
+
+static void __attribute__((noinline)) watch(client *c, const command *cmd, int64_t us) {
+    long long lat = cfg.latency_monitor_threshold;
+    /* Redis samples in whole milliseconds, and every command counts, even
+     * those the slow log skips. */
+    if (lat > 0 && us / 1000 >= lat)
+        latency_add_sample((cmd->flags & CMD_FAST) ? "fast-command" : "command", us / 1000);
+    long long slower = cfg.slowlog_log_slower_than;
+    if (slower >= 0 && us >= slower && !(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_push(c, us);
 }
 
 void command_call(client *c) {
@@ -184,9 +249,11 @@ void command_call(client *c) {
     cmd->proc(c);
     if (c->reply_mode == 3) c->reply_mode = 0;
     command_stats *st = stats_of(cmd);
+    int64_t us = util_us() - start;
     STAT_ADD(st->calls, 1);
-    STAT_ADD(st->usec, (uint64_t)(util_us() - start));
+    STAT_ADD(st->usec, (uint64_t)us);
     if (c->nerrors != errors) STAT_ADD(st->failed_calls, 1);
+    if (__builtin_expect(us >= __atomic_load_n(&watch_us, __ATOMIC_RELAXED), 0)) watch(c, cmd, us);
     c->lastcmd = cmd;
     c->tot_cmds++;
 }

@@ -24,6 +24,9 @@ uint64_t net_total_commands(void);
 uint64_t net_input_bytes(void);
 uint64_t net_output_bytes(void);
 void net_stat_reset(void);
+/* Bytes held by connections: client structs, query and reply buffers
+ * (MEMORY STATS clients.normal). Takes the registry lock. */
+uint64_t net_clients_memory(void);
 
 /* Client registry, for CLIENT LIST / INFO / KILL. The callback runs under
  * the registry lock; it may read any client's fields (values of other
@@ -37,5 +40,16 @@ void net_kill_client(client *c);
 /* Swap the client's name under the registry lock (CLIENT SETNAME). */
 void net_set_client_name(client *c, char *name);
 void net_set_client_lib(client *c, char **field, char *val);
+
+/* CLIENT PAUSE / UNPAUSE. While a pause lasts, every reactor holds the
+ * commands it covers (all of them, or write and may-replicate ones for
+ * WRITE) and runs them in order when it ends; keys do not expire. A second
+ * pause makes it only stronger (WRITE to ALL) or longer. end_ms is unix
+ * ms; c is the caller (its thread times the end). Any thread may call. */
+enum { NET_PAUSE_NONE, NET_PAUSE_WRITE, NET_PAUSE_ALL };
+void net_pause(client *c, int type, int64_t end_ms);
+void net_unpause(void);
+/* Clients waiting for the end of a pause (INFO blocked_clients). */
+uint64_t net_held_clients(void);
 
 #endif

@@ -18,8 +18,10 @@
 #include "commands.h"
 #include "config.h"
 #include "keyspace.h"
+#include "latency.h"
 #include "log.h"
 #include "networking.h"
+#include "slowlog.h"
 #include "util.h"
 
 server_state srv;
@@ -170,12 +172,15 @@ int server_main(int argc, char **argv) {
     }
 
     ks_setup((unsigned)cfg.keyspace_shards, (int)cfg.databases);
+    slowlog_setup();
+    latency_setup();
     commands_setup();
     if (!net_setup(main_base)) {
         log_warning("Failed listening on port %lld (tcp), aborting.", cfg.port);
         return 1;
     }
     write_pidfile();
+    srv.startup_memory = util_used_memory();
 
     shutdown_ev = event_new(main_base, -1, EV_PERSIST, on_shutdown, NULL);
     event_add(shutdown_ev, NULL);
@@ -199,6 +204,8 @@ int server_main(int argc, char **argv) {
     event_free(clock_ev);
     event_base_free(main_base);
     commands_teardown();
+    latency_teardown();
+    slowlog_teardown();
     ks_teardown();
     const char *pf = pidfile_path();
     if (pf) {

@@ -298,3 +298,54 @@ size_t util_rss_bytes(void) {
     fclose(f);
     return rss * (size_t)sysconf(_SC_PAGESIZE);
 }
+
+bool util_allocator_stats(size_t *allocated, size_t *active, size_t *resident) {
+    *allocated = *active = *resident = 0;
+#ifdef USE_JEMALLOC
+    uint64_t epoch = 1;
+    size_t sz = sizeof(epoch);
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    sz = sizeof(size_t);
+    return mallctl("stats.allocated", allocated, &sz, NULL, 0) == 0 &&
+           mallctl("stats.active", active, &sz, NULL, 0) == 0 &&
+           mallctl("stats.resident", resident, &sz, NULL, 0) == 0;
+#else
+    return false;
+#endif
+}
+
+#ifdef USE_JEMALLOC
+typedef struct stats_sink {
+    util_text_fn *fn;
+    void *priv;
+} stats_sink;
+
+static void stats_write(void *opaque, const char *s) {
+    stats_sink *k = opaque;
+    k->fn(k->priv, s, strlen(s));
+}
+#endif
+
+bool util_allocator_report(util_text_fn *fn, void *priv) {
+#ifdef USE_JEMALLOC
+    stats_sink k = {fn, priv};
+    malloc_stats_print(stats_write, &k, NULL);
+    return true;
+#else
+    (void)fn;
+    (void)priv;
+    return false;
+#endif
+}
+
+bool util_allocator_purge(void) {
+#ifdef USE_JEMALLOC
+    /* Give unused dirty pages of every arena back to the OS. */
+    char name[64];
+    snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+    return mallctl(name, NULL, NULL, NULL, 0) == 0;
+#else
+    malloc_trim(0);
+    return true;
+#endif
+}
