@@ -146,7 +146,7 @@ static bool protected_allowed(const client *c) {
 /* The checks in Redis 7.0's order: existence, arity, protected commands,
  * authentication. Sets *cmdp to what was found (for the error texts and
  * rejected_calls) and returns R_OK or the reason it cannot run. */
-static int resolve(const client *c, const command **cmdp) {
+static inline __attribute__((always_inline)) int resolve(const client *c, const command **cmdp) {
     const command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     *cmdp = cmd;
     if (!cmd) return R_UNKNOWN;
@@ -166,10 +166,9 @@ const command *command_peek(const client *c) {
     return resolve(c, &cmd) == R_OK ? cmd : NULL;
 }
 
-const command *command_resolve(client *c) {
-    const command *cmd;
-    int why = resolve(c, &cmd);
-    if (__builtin_expect(why == R_OK, 1)) return cmd;
+/* The error reply for a command resolve() refused: out of line, so the
+ * common path of command_resolve stays a lookup and three tests. */
+static const command *__attribute__((noinline, cold)) reject(client *c, const command *cmd, int why) {
     switch (why) {
     case R_UNKNOWN_SUB: {
         char upper[64];
@@ -207,6 +206,13 @@ const command *command_resolve(client *c) {
     }
     STAT_ADD(stats_of(cmd)->rejected_calls, 1);
     return NULL;
+}
+
+const command *command_resolve(client *c) {
+    const command *cmd;
+    int why = resolve(c, &cmd);
+    if (__builtin_expect(why == R_OK, 1)) return cmd;
+    return reject(c, cmd, why);
 }
 
 /* ---- slow log and latency monitor trigger -------------------------------
