@@ -376,7 +376,7 @@ TEST(latency_fast_command_and_threads)
 {
     START(s, DEBUG_ON, NULL);
     CONNECT(c, s);
-    size_t n = 64 * 1024 * 1024;
+    size_t n = 16 * 1024 * 1024;
     char *big = malloc(n);
     CHECK(big);
     memset(big, 'v', n);
@@ -392,7 +392,7 @@ TEST(latency_fast_command_and_threads)
         CMD(l, c, "LATENCY HISTORY fast-command");
         seen = l->elements > 0;
     }
-    CHECKF(seen, "GET of 64 MB never recorded a fast-command event");
+    CHECKF(seen, "GET of 16 MB never recorded a fast-command event");
     EXPECT_CMD(c, ":1", "DEL big");
 
     EXPECT_CMD(c, "+OK", "CONFIG SET latency-monitor-threshold 50");
