@@ -9,6 +9,7 @@
  * blocks its only thread: the clients of that thread wait, clients of the
  * other reactors and the other threads' crons keep running (see
  * docs/introspection.md). */
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 #include "client.h"
@@ -19,14 +20,15 @@ static void debug_sleep(client *c) {
     /* strtod as Redis: text that is not a number sleeps 0 s; negative
      * and not-a-number times do not sleep either. */
     double secs = strtod(c->argv[2].ptr, NULL);
-    if (!(secs > 0)) {
+    /* Redis converts to long long µs: "inf" and times past that range
+     * become a negative sleep, which nanosleep refuses at once. */
+    if (!(secs > 0) || !(secs * 1000000 < 9.2e18)) {
         reply_ok(c);
         return;
     }
-    if (secs > 1e9) secs = 1e9;
     long long us = (long long)(secs * 1000000);
     struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0) {}
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     reply_ok(c);
 }
 

@@ -17,6 +17,9 @@
 #ifdef USE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #endif
+#ifdef __SANITIZE_ADDRESS__
+size_t __sanitizer_get_current_allocated_bytes(void);   /* libasan */
+#endif
 
 int64_t util_ms(void) {
     struct timespec ts;
@@ -284,6 +287,9 @@ size_t util_used_memory(void) {
     sz = sizeof(allocated);
     if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) == 0) return allocated;
     return 0;
+#elif defined(__SANITIZE_ADDRESS__)
+    /* ASan replaces malloc, and mallinfo2 then reports nothing. */
+    return __sanitizer_get_current_allocated_bytes();
 #else
     struct mallinfo2 mi = mallinfo2();
     return mi.uordblks + mi.hblkhd;
