@@ -89,11 +89,13 @@ static void client_free(client *c);
 static void held_unlink(client *c);
 
 /* ---- CLIENT PAUSE state --------------------------------------------------
- * pause_type is the one word every command's path reads (relaxed): zero
+ * pause_st.type is the one word every command's path reads (relaxed): zero
  * unless a pause was set, so the check costs one predictable branch.
  * Changes go through pause_lock. */
-static _Atomic int pause_type;                 /* NET_PAUSE_* */
-static _Atomic int64_t pause_end_ms;
+static struct {
+    _Atomic int type;           /* NET_PAUSE_* */
+    _Atomic int64_t end_ms;
+} __attribute__((aligned(64))) pause_st;   /* a cache line of its own: read per command */
 static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t held_count;            /* INFO blocked_clients */
 
@@ -297,7 +299,7 @@ static void process_input(client *c) {
             resp_bind_args(&c->parser, c->qbuf + c->qpos);
             c->argc = c->parser.argc;
             c->argv = c->parser.argv;
-            if (__builtin_expect(atomic_load_explicit(&pause_type, memory_order_relaxed) != 0, 0) &&
+            if (__builtin_expect(atomic_load_explicit(&pause_st.type, memory_order_relaxed) != 0, 0) &&
                 pause_holds(c)) {
                 hold(c, consumed);
                 return;
@@ -377,9 +379,9 @@ static void wake_all_paused(void) {
 static void pause_end_if_expired(int64_t now) {
     bool ended = false;
     pthread_mutex_lock(&pause_lock);
-    if (atomic_load(&pause_type) && atomic_load(&pause_end_ms) <= now) {
-        atomic_store(&pause_type, NET_PAUSE_NONE);
-        atomic_store(&pause_end_ms, 0);
+    if (atomic_load(&pause_st.type) && atomic_load(&pause_st.end_ms) <= now) {
+        atomic_store(&pause_st.type, NET_PAUSE_NONE);
+        atomic_store(&pause_st.end_ms, 0);
         ks_pause_expiry(false);
         ended = true;
     }
@@ -392,10 +394,10 @@ static void pause_end_if_expired(int64_t now) {
  * QUIT too; ALL covers the rest, WRITE only write and may-replicate
  * commands. The pausing client is not exempt, as in Redis. */
 static bool pause_holds(client *c) {
-    int type = atomic_load(&pause_type);
+    int type = atomic_load(&pause_st.type);
     int64_t now = util_ms();
     if (type == NET_PAUSE_NONE) return false;
-    if (atomic_load(&pause_end_ms) <= now) {
+    if (atomic_load(&pause_st.end_ms) <= now) {
         pause_end_if_expired(now);
         return false;
     }
@@ -407,7 +409,7 @@ static bool pause_holds(client *c) {
 }
 
 static void arm_pause_timer(worker *w) {
-    int64_t left = atomic_load(&pause_end_ms) - util_ms();
+    int64_t left = atomic_load(&pause_st.end_ms) - util_ms();
     if (left < 1) left = 1;
     struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
     if (!evtimer_pending(w->pause_ev, NULL)) evtimer_add(w->pause_ev, &tv);
@@ -458,22 +460,22 @@ static void on_pause(evutil_socket_t fd, short what, void *arg) {
     }
     /* While a pause lasts, a thread that was woken keeps a timer for its
      * end, so the end is noticed (and expiry resumes) on time. */
-    if (atomic_load(&pause_type)) arm_pause_timer(w);
+    if (atomic_load(&pause_st.type)) arm_pause_timer(w);
 }
 
 void net_pause(client *c, int type, int64_t end_ms) {
     bool changed = false;
     pthread_mutex_lock(&pause_lock);
     int64_t now = util_ms();
-    if (atomic_load(&pause_type) && atomic_load(&pause_end_ms) <= now) {
-        atomic_store(&pause_type, NET_PAUSE_NONE);   /* the old one is over */
-        atomic_store(&pause_end_ms, 0);
+    if (atomic_load(&pause_st.type) && atomic_load(&pause_st.end_ms) <= now) {
+        atomic_store(&pause_st.type, NET_PAUSE_NONE);   /* the old one is over */
+        atomic_store(&pause_st.end_ms, 0);
     }
     /* A new pause, or a change to the running one, which can only make it
      * stronger (WRITE to ALL) or longer, as in Redis. */
-    if (end_ms > now || atomic_load(&pause_type)) {
-        if (end_ms > atomic_load(&pause_end_ms)) atomic_store(&pause_end_ms, end_ms);
-        if (type > atomic_load(&pause_type)) atomic_store(&pause_type, type);
+    if (end_ms > now || atomic_load(&pause_st.type)) {
+        if (end_ms > atomic_load(&pause_st.end_ms)) atomic_store(&pause_st.end_ms, end_ms);
+        if (type > atomic_load(&pause_st.type)) atomic_store(&pause_st.type, type);
         ks_pause_expiry(true);
         changed = true;
     }
@@ -487,8 +489,8 @@ void net_pause(client *c, int type, int64_t end_ms) {
 
 void net_unpause(void) {
     pthread_mutex_lock(&pause_lock);
-    atomic_store(&pause_type, NET_PAUSE_NONE);
-    atomic_store(&pause_end_ms, 0);
+    atomic_store(&pause_st.type, NET_PAUSE_NONE);
+    atomic_store(&pause_st.end_ms, 0);
     ks_pause_expiry(false);
     pthread_mutex_unlock(&pause_lock);
     wake_all_paused();
