@@ -45,6 +45,7 @@ allowed-differences.txt, one rule a line:  MODE WORD... -- reason
   a map or flat key/value array compared with its pairs in key order;
   subcommands-unordered: COMMAND INFO/DOCS with each container's
   subcommands in name order).
+  Whatever the mode (but skip), two error replies must be identical.
   WORDs are matched case-insensitively against the first arguments; a final
   '$' requires the command to end there. The longest matching rule wins; a
   directive in a case file wins over any rule.
@@ -583,6 +584,11 @@ def elements_eq(a, b, positions):
 def same(a, b, mode):
     if mode == "skip":
         return True
+    # An error is never a measurement: whatever the mode, two errors must
+    # say the same thing (a "type" rule for a command's replies must not
+    # hide a wrong error text for its bad arguments).
+    if a[0] == "-" and b[0] == "-":
+        return a == b
     if mode == "type":
         return rtype(a) == rtype(b)
     if mode == "sorted":
