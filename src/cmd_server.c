@@ -708,7 +708,7 @@ void cmd_client_pause(client *c) {
      * pause an ALL pause until its end), and a time past the clock's
      * range wraps around into the past. */
     int64_t end = ms ? (int64_t)((uint64_t)util_ms() + (uint64_t)ms) : 0;
-    net_pause(c, type, end);
+    net_pause(type, end);
     reply_ok(c);
 }
 

@@ -463,13 +463,15 @@ static void on_pause(evutil_socket_t fd, short what, void *arg) {
     if (atomic_load(&pause_st.type)) arm_pause_timer(w);
 }
 
-void net_pause(client *c, int type, int64_t end_ms) {
+void net_pause(int type, int64_t end_ms) {
     bool changed = false;
     pthread_mutex_lock(&pause_lock);
     int64_t now = util_ms();
     if (atomic_load(&pause_st.type) && atomic_load(&pause_st.end_ms) <= now) {
         atomic_store(&pause_st.type, NET_PAUSE_NONE);   /* the old one is over */
         atomic_store(&pause_st.end_ms, 0);
+        ks_pause_expiry(false);
+        changed = true;
     }
     /* A new pause, or a change to the running one, which can only make it
      * stronger (WRITE to ALL) or longer, as in Redis. */
@@ -480,11 +482,10 @@ void net_pause(client *c, int type, int64_t end_ms) {
         changed = true;
     }
     pthread_mutex_unlock(&pause_lock);
-    if (!changed) return;
-    /* Clients held under the old terms re-check (a WRITE pause that became
-     * ALL holds more, not fewer); the caller's thread times the end. */
-    wake_all_paused();
-    arm_pause_timer(c->w);
+    /* Every reactor re-checks its held clients (a WRITE pause that became
+     * ALL holds more, not fewer) and, while the pause lasts, keeps a timer
+     * for its end (on_pause). */
+    if (changed) wake_all_paused();
 }
 
 void net_unpause(void) {

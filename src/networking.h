@@ -45,9 +45,9 @@ void net_set_client_lib(client *c, char **field, char *val);
  * commands it covers (all of them, or write and may-replicate ones for
  * WRITE) and runs them in order when it ends; keys do not expire. A second
  * pause makes it only stronger (WRITE to ALL) or longer. end_ms is unix
- * ms; c is the caller (its thread times the end). Any thread may call. */
+ * ms. Any thread may call. */
 enum { NET_PAUSE_NONE, NET_PAUSE_WRITE, NET_PAUSE_ALL };
-void net_pause(client *c, int type, int64_t end_ms);
+void net_pause(int type, int64_t end_ms);
 void net_unpause(void);
 /* Clients waiting for the end of a pause (INFO blocked_clients). */
 uint64_t net_held_clients(void);

@@ -262,6 +262,14 @@ TEST(pause_stops_expiry)
     CHECKF(WAIT_FOR(h_cmd(H_LOC, c, "DBSIZE")->integer == 0, 3000), "the key was not reclaimed after UNPAUSE");
     CHECKF(h_info_ll(c, "stats", "expired_keys") == 1, "expired_keys %lld after the pause",
            h_info_ll(c, "stats", "expired_keys"));
+    /* A pause that ends by its time, with no command sent meanwhile:
+     * expiry resumes by itself. */
+    EXPECT_CMD(c, "+OK", "SET e v PX 100");
+    EXPECT_CMD(c, "+OK", "CLIENT PAUSE 400 WRITE");
+    h_sleep_ms(250);
+    EXPECT_CMD(c, ":1", "DBSIZE");
+    h_sleep_ms(400 + 500 * h_slow());   /* past the end, and a few cron ticks */
+    EXPECT_CMD(c, ":0", "DBSIZE");
 }
 
 /* A held client can be killed (from another thread); the idle timeout
