@@ -49,18 +49,22 @@ of a case every connection must have no unread bytes left.
 
 allowed-differences.txt, one rule a line:  MODE WORD... -- reason
   MODE is exact | type | sorted | skip | approx:N | fields-type:F1,F2 |
-  pairs-sorted | subcommands-unordered | acl-rules | subset | length
+  pairs-sorted | subcommands-unordered | acl-rules | subset | length |
+  fields-type:* | elements-type:I,J
   (fields-type: in a map, or a RESP2 flat key/value array, the named fields'
   values are compared by type only, everything else exactly (an array of
-  such maps, as ACL LOG's, element by element); pairs-sorted:
-  a map or flat key/value array compared with its pairs in key order;
-  subcommands-unordered: COMMAND INFO/DOCS with each container's
-  subcommands in name order; acl-rules: in every string, each run of
-  single-command ACL rules (+get -set, not +@category) in sorted order,
-  since Redis prints them in its randomly seeded dict order; subset: the
-  second server's aggregate must hold only elements of the first's, as a
-  multiset; length: same type and length, for random strings such as ACL
+  such maps, as ACL LOG's, element by element); fields-type:* every
+  field's value by type, nested maps field by field; elements-type: an
+  array of arrays whose elements' positions I, J (from 0) compare by type
+  only; pairs-sorted: a map or flat key/value array compared with its
+  pairs in key order; subcommands-unordered: COMMAND INFO/DOCS with each
+  container's subcommands in name order; acl-rules: in every string, each
+  run of single-command ACL rules (+get -set, not +@category) in sorted
+  order, since Redis prints them in its randomly seeded dict order; subset:
+  the second server's aggregate must hold only elements of the first's, as
+  a multiset; length: same type and length, for random strings such as ACL
   GENPASS).
+  Whatever the mode (but skip), two error replies must be identical.
   WORDs are matched case-insensitively against the first arguments; a final
   '$' requires the command to end there. The longest matching rule wins; a
   directive in a case file wins over any rule.
@@ -437,7 +441,8 @@ MODES = ("exact", "type", "sorted", "pairs-sorted", "subcommands-unordered", "sk
 
 def check_mode(mode):
     if mode in MODES or re.fullmatch(r"approx:\d+", mode) or \
-            re.fullmatch(r"fields-type:[A-Za-z0-9_,-]+", mode):
+            re.fullmatch(r"fields-type:([A-Za-z0-9_,-]+|\*)", mode) or \
+            re.fullmatch(r"elements-type:\d+(,\d+)*", mode):
         return mode
     raise ParseError("unknown compare mode %r" % mode)
 
@@ -608,6 +613,8 @@ def pairs_of(r):
 
 
 def fields_eq(a, b, fields):
+    """fields is a set of names, or "*": every value by type, and a value
+    that is itself a map (or RESP2 key/value array) compared the same way."""
     if a[0] != b[0]:
         return False
     if a[0] in "*~>" and a[1] and b[1] and all(e[0] in "*%" for e in a[1] + b[1]):
@@ -620,7 +627,12 @@ def fields_eq(a, b, fields):
     for (ka, va), (kb, vb) in zip(pa, pb):
         if ka != kb:
             return False
-        if ka[1] is not None and ka[1].decode("latin-1") in fields:
+        if fields == "*":
+            if va[0] != vb[0]:
+                return False
+            if va[0] in "%*" and not fields_eq(va, vb, "*"):
+                return False
+        elif ka[1] is not None and ka[1].decode("latin-1") in fields:
             if va[0] != vb[0]:
                 return False
         elif va != vb:
@@ -637,6 +649,24 @@ def monitor_masked(r):
     if r[0] == "+" and r[1] is not None:
         return ("+", MONITOR_HEAD.sub(rb"TIME [\1 ADDR] ", r[1]))
     return r
+def elements_eq(a, b, positions):
+    """An array of arrays (SLOWLOG GET, LATENCY LATEST): in every element,
+    the given positions compare by type only, the rest exactly."""
+    if a[0] != b[0] or a[0] not in "*~" or a[1] is None or b[1] is None:
+        return a == b
+    if len(a[1]) != len(b[1]):
+        return False
+    for ea, eb in zip(a[1], b[1]):
+        if ea[0] != eb[0] or ea[0] not in "*~" or ea[1] is None or eb[1] is None:
+            if ea != eb:
+                return False
+            continue
+        if len(ea[1]) != len(eb[1]):
+            return False
+        for i, (x, y) in enumerate(zip(ea[1], eb[1])):
+            if (x[0] != y[0]) if i in positions else (x != y):
+                return False
+    return True
 
 
 def same(a, b, mode):
@@ -646,6 +676,11 @@ def same(a, b, mode):
         return True
     if mode == "monitor":
         return monitor_masked(a) == monitor_masked(b)
+    # An error is never a measurement: whatever the mode, two errors must
+    # say the same thing (a "type" rule for a command's replies must not
+    # hide a wrong error text for its bad arguments).
+    if a[0] == "-" and b[0] == "-":
+        return a == b
     if mode == "type":
         return rtype(a) == rtype(b)
     if mode == "sorted":
@@ -662,8 +697,12 @@ def same(a, b, mode):
         return a[0] == b[0] and (a[1] is None) == (b[1] is None) and len(a[1] or b"") == len(b[1] or b"")
     if mode.startswith("approx:"):
         return approx_eq(a, b, int(mode[7:]))
+    if mode == "fields-type:*":
+        return fields_eq(a, b, "*")
     if mode.startswith("fields-type:"):
         return fields_eq(a, b, set(mode[12:].split(",")))
+    if mode.startswith("elements-type:"):
+        return elements_eq(a, b, {int(x) for x in mode[14:].split(",")})
     return a == b
 
 

@@ -100,7 +100,9 @@ start() {  # name binary -> sets port_<name>
     local name="$1" bin="$2" port
     port="$(free_port)"
     mkdir -p "$work/$name"
-    "$bin" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    # DEBUG is refused unless enabled (Redis 7.0's default is "no"); "local"
+    # allows it from loopback, which is where the harness connects from.
+    "$bin" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --enable-debug-command local \
         --dir "$work/$name" >"$work/$name.log" 2>&1 &
     local pid=$!
     pids+=("$pid")

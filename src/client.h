@@ -86,6 +86,11 @@ typedef struct client {
     uint64_t tot_cmds;
     uint64_t nerrors;          /* error replies sent (failed_calls accounting) */
     int64_t cmd_now_ms;        /* "now" for the running command */
+
+    /* CLIENT PAUSE: a held client keeps its parsed command in `parser` at
+     * qpos (held_len bytes) and sits on its thread's FIFO of held clients. */
+    size_t held_len;
+    struct client *held_prev, *held_next;
     struct client *reg_prev, *reg_next; /* registry links (networking.c) */
 
     /* transactions (multi.c) */
@@ -100,6 +105,8 @@ typedef struct client {
 #define CLIENT_UNIX_SOCKET       0x4
 #define CLIENT_PUBSUB            0x8   /* subscribed to a channel, pattern or shard channel */
 #define CLIENT_MONITOR           0x10  /* MONITOR */
+#define CLIENT_LOCAL             0x20  /* from 127.0.0.1 or ::1 (enable-debug-command local) */
+#define CLIENT_HELD              0x40  /* CLIENT PAUSE holds its parsed command (networking.c) */
 
 /* Raw append (already-encoded protocol bytes). */
 void reply_raw(client *c, const char *p, size_t n);
@@ -130,6 +137,13 @@ void reply_verbatim(client *c, const char *p, size_t n, const char *ext); /* RES
 /* A RESP3-encoded blob (from commands.def), converted for RESP2 clients. */
 void reply_resp3_blob(client *c, const char *p, size_t n);
 
+/* Redis's help layout: "<CMD> <subcommand> ... Subcommands are:", the
+ * given lines (NULL-terminated), then HELP last. */
+void reply_help(client *c, const char *cmd, const char *const *lines);
+/* "unknown subcommand or wrong number of arguments for '<argv[1]>'. Try
+ * <ARGV[0]> HELP." (Redis's addReplySubcommandSyntaxError). */
+void reply_subcommand_syntax_error(client *c);
+
 /* Deferred lengths, for replies whose element count is known only after
  * emitting them (SCAN, KEYS, COMMAND). */
 size_t reply_defer_len(client *c);
@@ -145,7 +159,8 @@ void reply_set_deferred_map(client *c, size_t handle, long n);
 #define ERR_DB_RANGE    "ERR DB index is out of range"
 #define ERR_OVERFLOW    "ERR increment or decrement would overflow"
 
-/* Hide argv[i] from MONITOR (AUTH, HELLO AUTH), as Redis's
+/* Hide argv[i] from MONITOR and the slow log (AUTH, HELLO AUTH, CONFIG SET
+ * of a sensitive directive), as Redis's
  * redactClientCommandArgument does. Call after the handler has used the
  * argument: it points argv[i] at the constant "(redacted)". */
 void client_redact_arg(client *c, int i);

@@ -739,3 +739,38 @@ void cmd_object_help(client *c) {
     reply_array(c, n);
     for (long i = 0; i < n; i++) reply_simple(c, help[i]);
 }
+
+/* The bytes Redis's RDB would give the string (rdbSavedObjectLen), without
+ * LZF: a canonical integer that fits 8, 16 or 32 bits is a type byte plus
+ * 1, 2 or 4 bytes; anything else a length prefix (1, 2, 5 or 9 bytes) and
+ * the bytes. Redis compresses strings over 20 bytes when that saves
+ * space, so for those its figure can be smaller. */
+static size_t rdb_string_len(const char *v, size_t len) {
+    long long n;
+    char buf[32];
+    if (len <= 11 && util_str2ll(v, len, &n) && (size_t)util_ll2str(buf, n) == len) {
+        if (n >= -128 && n <= 127) return 2;
+        if (n >= -32768 && n <= 32767) return 3;
+        if (n >= INT32_MIN && n <= INT32_MAX) return 5;
+    }
+    size_t prefix = len < 64 ? 1 : len < 16384 ? 2 : len <= UINT32_MAX ? 5 : 9;
+    return prefix + len;
+}
+
+void keys_debug_object(client *c) {
+    ks_key k = ks_key_make(c->argv[2].ptr, c->argv[2].len);
+    char line[256];
+    ks_lock_key(&k);
+    ks_entry *e = do_ks_find(c->db, &k, client_now_ms(c));
+    if (e) {
+        size_t vlen;
+        const char *v = ks_entry_val(e, &vlen);
+        snprintf(line, sizeof(line),
+                 "Value at:%p refcount:%lld encoding:%s serializedlength:%zu lru:%u lru_seconds_idle:%u",
+                 (void *)e, refcount_of(e), encoding_name(ks_entry_encoding(e)), rdb_string_len(v, vlen),
+                 ks_entry_lru_clock(e), ks_entry_idle_seconds(e));
+    }
+    ks_unlock_key(&k);
+    if (e) reply_simple(c, line);
+    else reply_error(c, ERR_NO_SUCH_KEY);
+}

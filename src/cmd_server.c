@@ -19,22 +19,8 @@
 #include "networking.h"
 #include "pubsub.h"
 #include "server.h"
+#include "slowlog.h"
 #include "util.h"
-
-/* ---- help replies ------------------------------------------------------ */
-
-/* Redis's help layout: a header line, the given lines, and HELP last. */
-static void reply_help(client *c, const char *cmd, const char *const *lines) {
-    int n = 0;
-    while (lines[n]) n++;
-    reply_array(c, n + 3);
-    char hdr[128];
-    snprintf(hdr, sizeof(hdr), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
-    reply_simple(c, hdr);
-    for (int i = 0; i < n; i++) reply_simple(c, lines[i]);
-    reply_simple(c, "HELP");
-    reply_simple(c, "    Prints this help.");
-}
 
 /* ---- connection -------------------------------------------------------- */
 
@@ -290,9 +276,10 @@ void cmd_info(client *c) {
         info_section(&b, "Clients", &first);
         sb_printf(&b,
                   "connected_clients:%llu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
-                  "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
+                  "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:%llu\r\n"
                   "tracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                  (unsigned long long)net_connected_clients(), cfg.maxclients);
+                  (unsigned long long)net_connected_clients(), cfg.maxclients,
+                  (unsigned long long)net_held_clients());
     }
     if (want(argc, argv, "memory", true)) {
         size_t used = util_used_memory(), rss = util_rss_bytes();
@@ -446,6 +433,7 @@ void cmd_config_set(client *c) {
     for (int i = 0; i < n; i++) {
         names[i] = c->argv[2 + 2 * i].ptr;
         values[i] = c->argv[3 + 2 * i].ptr;
+        if (config_is_sensitive(names[i])) client_redact_arg(c, 3 + 2 * i);   /* values[i] keeps it */
     }
     char err[512];
     if (config_set(n, names, values, err, sizeof(err))) reply_ok(c);
@@ -704,6 +692,41 @@ void cmd_client_no_evict(client *c) {
     reply_ok(c);
 }
 
+/* CLIENT PAUSE timeout [WRITE|ALL]: Redis 7.0's argument checks and texts. */
+void cmd_client_pause(client *c) {
+    long long ms;
+    if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &ms)) {
+        reply_error(c, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        reply_error(c, "ERR timeout is negative");
+        return;
+    }
+    int type = NET_PAUSE_ALL;
+    if (c->argc == 4) {
+        if (arg_is(c, 3, "WRITE")) type = NET_PAUSE_WRITE;
+        else if (!arg_is(c, 3, "ALL")) {
+            reply_error(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    } else if (c->argc > 4) {
+        reply_subcommand_syntax_error(c);
+        return;
+    }
+    /* As in Redis, 0 ms ends at once (but still makes a running WRITE
+     * pause an ALL pause until its end), and a time past the clock's
+     * range wraps around into the past. */
+    int64_t end = ms ? (int64_t)((uint64_t)util_ms() + (uint64_t)ms) : 0;
+    net_pause(type, end);
+    reply_ok(c);
+}
+
+void cmd_client_unpause(client *c) {
+    net_unpause();
+    reply_ok(c);
+}
+
 void cmd_client_help(client *c) {
     static const char *const lines[] = {
         "GETNAME", "    Return the name of the current connection.",
@@ -719,6 +742,8 @@ void cmd_client_help(client *c) {
         "LIST [options ...]", "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
         "    * ID <client-id> [<client-id> ...]", "      Return clients of specified ids.",
+        "UNPAUSE", "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",

@@ -13,8 +13,10 @@
 #include <strings.h>
 #include "acl.h"
 #include "config.h"
+#include "latency.h"
 #include "pubsub.h"
 #include "server.h"
+#include "slowlog.h"
 #include "util.h"
 
 #define NULLPROC NULL
@@ -77,6 +79,7 @@ void command_stats_reset(void) {
 }
 static int ntop;
 static const command *lookup_tab[LOOKUP_SIZE];
+static void watch_update(void);
 
 static uint32_t name_hash(const char *s, size_t len) {
     uint32_t h = 2166136261u;
@@ -265,6 +268,9 @@ const command *command_by_index(int i) { return &table[i]; }
 void commands_setup(void) {
     ntop = 0;
     for (int i = 0; i < NCMDS; i++) parse_key_specs(&table[i]);
+    watch_update();
+    config_watch("slowlog-log-slower-than", watch_update);
+    config_watch("latency-monitor-threshold", watch_update);
     for (int i = 0; i < NCMDS; i++) table[i].index = i;
     for (int i = 0; i < NCMDS; i++) {
         command *c = &table[i];
@@ -315,6 +321,14 @@ static const command *sub_lookup(const command *p, const char *name, size_t len)
 
 const char *command_fullname(const command *cmd) { return cmd->name; }
 
+const command *command_lookup_fullname(const char *name, size_t len) {
+    const char *bar = memchr(name, '|', len);
+    if (!bar) return command_lookup(name, len);
+    const command *p = command_lookup(name, (size_t)(bar - name));
+    if (!p || !p->nsubs) return NULL;
+    return sub_lookup(p, bar + 1, len - (size_t)(bar - name) - 1);
+}
+
 /* A known command refused before it runs (Redis's rejectCommand). A
  * refused EXEC also ends the transaction and says so, even outside MULTI. */
 void command_reject(client *c, const command *cmd, const char *msg) {
@@ -328,29 +342,59 @@ void command_reject(client *c, const command *cmd, const char *msg) {
     reply_error(c, msg);
 }
 
-const command *command_lookup_fullname(const char *name, size_t len) {
-    const char *bar = memchr(name, '|', len);
-    if (!bar) return command_lookup(name, len);
-    const command *p = command_lookup(name, (size_t)(bar - name));
-    if (!p || !p->nsubs) return NULL;
-    return sub_lookup(p, bar + 1, len - (size_t)(bar - name) - 1);
+/* Why resolve() stopped. R_GATE is no refusal yet: authentication and
+ * ACLs need acl_gate (a client of an unrestricted user whose rules did
+ * not change since it last passed never gets there). */
+enum { R_OK, R_UNKNOWN_SUB, R_UNKNOWN, R_ARITY, R_PROTECTED, R_GATE };
+
+static bool protected_allowed(const client *c) {
+    return cfg.enable_debug_cmd == PROTECTED_YES ||
+           (cfg.enable_debug_cmd == PROTECTED_LOCAL && (c->flags & (CLIENT_UNIX_SOCKET | CLIENT_LOCAL)));
 }
 
-const command *command_resolve(client *c) {
+/* The checks in Redis 7.0's order: existence, arity, protected commands,
+ * then authentication and ACLs. Sets *cmdp to what was found (for the
+ * error texts and rejected_calls). */
+static inline __attribute__((always_inline)) int resolve(const client *c, const command **cmdp) {
     const command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
-    if (cmd && cmd->nsubs && c->argc >= 2) {
+    *cmdp = cmd;
+    if (!cmd) return R_UNKNOWN;
+    if (cmd->nsubs && c->argc >= 2) {
         const command *sub = sub_lookup(cmd, c->argv[1].ptr, c->argv[1].len);
-        if (!sub) {
-            char upper[64];
-            size_t n = strlen(cmd->name);
-            for (size_t i = 0; i <= n && i < sizeof(upper); i++)
-                upper[i] = (char)toupper((unsigned char)cmd->name[i]);
-            reply_errorf(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1].ptr, upper);
-            return NULL;
-        }
-        cmd = sub;
+        if (!sub) return R_UNKNOWN_SUB;
+        *cmdp = cmd = sub;
     }
-    if (!cmd) {
+    if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) return R_ARITY;
+    if (__builtin_expect(cmd->flags & CMD_PROTECTED, 0) && !protected_allowed(c)) return R_PROTECTED;
+    if (__builtin_expect(c->acl_pass_epoch != acl_epoch_now(), 0)) return R_GATE;
+    return R_OK;
+}
+
+const command *command_peek(client *c) {
+    const command *cmd;
+    int why = resolve(c, &cmd);
+    if (why == R_OK) return cmd;
+    if (why != R_GATE) return NULL;
+    /* What acl_gate would decide, without its log entry or reply. */
+    if (acl_auth_required(c) && !(cmd->flags & CMD_NO_AUTH)) return NULL;
+    int pos;
+    return acl_check_command(c, cmd, c->argc, c->argv, &pos) == ACL_OK ? cmd : NULL;
+}
+
+/* The refusal for what resolve() stopped at, out of line so the common
+ * path of command_resolve stays a lookup and a few tests. Returns the
+ * command when the ACL gate lets it through. */
+static const command *__attribute__((noinline, cold)) reject(client *c, const command *cmd, int why) {
+    switch (why) {
+    case R_UNKNOWN_SUB: {
+        char upper[64];
+        size_t n = strlen(cmd->name);
+        for (size_t i = 0; i <= n && i < sizeof(upper); i++)
+            upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+        reply_errorf(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", c->argv[1].ptr, upper);
+        return NULL;
+    }
+    case R_UNKNOWN: {
         char args[512];
         size_t used = 0;
         args[0] = '\0';
@@ -364,18 +408,28 @@ const command *command_resolve(client *c) {
                      c->argv[0].ptr, args);
         return NULL;
     }
-    if ((cmd->arity > 0 && cmd->arity != c->argc) || c->argc < -cmd->arity) {
+    case R_ARITY: {
         char msg[128];
         snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->name);
         command_reject(c, cmd, msg);
         return NULL;
     }
-    /* Authentication and ACLs: one compare for a client of an unrestricted
-     * user while no user changed (acl.h); everyone else takes the gate,
-     * which replies through command_reject. */
-    if (__builtin_expect(c->acl_pass_epoch != acl_epoch_now(), 0) && !acl_gate(c, cmd)) {
+    case R_PROTECTED:
+        command_reject(c, cmd, "ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+                               "\"local\", you can run it from a local connection, otherwise you need to set "
+                               "this option in the configuration file, and then restart the server.");
         return NULL;
+    case R_GATE:
+        /* Replies through command_reject when it refuses. */
+        return acl_gate(c, cmd) ? cmd : NULL;
     }
+    return NULL;
+}
+
+const command *command_resolve(client *c) {
+    const command *cmd;
+    int why = resolve(c, &cmd);
+    if (__builtin_expect(why != R_OK, 0) && !(cmd = reject(c, cmd, why))) return NULL;
     /* Subscribed and MONITOR clients: one test of a flag word we already
      * hold, almost never taken. */
     if (__builtin_expect((c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR)) != 0, 0) &&
@@ -384,6 +438,34 @@ const command *command_resolve(client *c) {
         return NULL;
     }
     return cmd;
+}
+
+/* ---- slow log and latency monitor trigger -------------------------------
+ * One threshold in µs, the lower of slowlog-log-slower-than (when >= 0) and
+ * latency-monitor-threshold (when > 0, in ms): command_exec compares the
+ * duration it already measured for commandstats with it, one branch that
+ * is never taken with the defaults' 10 ms. watch() sorts out which of the
+ * two wants the command. */
+static struct {
+    int64_t us;
+} __attribute__((aligned(64))) watch_at = {INT64_MAX};   /* read per command: a line of its own */
+
+static void watch_update(void) {
+    int64_t t = INT64_MAX;
+    if (cfg.slowlog_log_slower_than >= 0) t = cfg.slowlog_log_slower_than;
+    long long lat = cfg.latency_monitor_threshold;
+    if (lat > 0 && lat < INT64_MAX / 1000 && lat * 1000 < t) t = lat * 1000;
+    __atomic_store_n(&watch_at.us, t, __ATOMIC_RELAXED);
+}
+
+static void __attribute__((noinline)) watch(client *c, const command *cmd, int64_t us) {
+    long long lat = cfg.latency_monitor_threshold;
+    /* Redis samples in whole milliseconds, and every command counts, even
+     * those the slow log skips. */
+    if (lat > 0 && us / 1000 >= lat)
+        latency_add_sample((cmd->flags & CMD_FAST) ? "fast-command" : "command", us / 1000);
+    long long slower = cfg.slowlog_log_slower_than;
+    if (slower >= 0 && us >= slower && !(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_push(c, us);
 }
 
 void command_call(client *c) {
@@ -410,9 +492,11 @@ void command_exec(client *c, const command *cmd) {
      * a read-mostly line and a branch that is never taken. */
     if (__builtin_expect(pubsub_monitoring(), 0)) pubsub_feed_monitors(c, cmd);
     command_stats *st = stats_of(cmd);
+    int64_t us = util_us() - start;
     STAT_ADD(st->calls, 1);
-    STAT_ADD(st->usec, (uint64_t)(util_us() - start));
+    STAT_ADD(st->usec, (uint64_t)us);
     if (c->nerrors != errors) STAT_ADD(st->failed_calls, 1);
+    if (__builtin_expect(us >= __atomic_load_n(&watch_at.us, __ATOMIC_RELAXED), 0)) watch(c, cmd, us);
     c->lastcmd = cmd;
     c->tot_cmds++;
 }

@@ -22,6 +22,9 @@ enum {
     CMD_FAST = 1 << 12, CMD_NO_AUTH = 1 << 13, CMD_MAY_REPLICATE = 1 << 14,
     CMD_NO_MANDATORY_KEYS = 1 << 15, CMD_NO_MULTI = 1 << 16,
     CMD_MOVABLE_KEYS = 1 << 17, CMD_ALLOW_BUSY = 1 << 18,
+    /* Not a COMMAND INFO flag: Redis 7.0 keeps it internal. DEBUG runs only
+     * where enable-debug-command allows the connection. */
+    CMD_PROTECTED = 1 << 19,
 };
 
 typedef void command_proc(client *c);
@@ -97,6 +100,11 @@ void command_call(client *c);
  * EXEC calls it for each queued command. */
 void command_exec(client *c, const command *cmd);
 
+/* The command command_call would run for c->argv, or NULL when it would
+ * reject it (unknown, arity, protected, NOAUTH): no reply, no counters.
+ * CLIENT PAUSE uses it to decide whether to hold a command. */
+const command *command_peek(client *c);
+
 /* Iterate over every top-level command (for COMMAND, COMMAND LIST...). */
 int command_count(void);
 const command *command_at(int i);
@@ -118,6 +126,10 @@ const command *command_lookup_fullname(const char *name, size_t len);
 
 /* Full name for errors: "get", "config|get". */
 const char *command_fullname(const command *cmd);
+
+/* DEBUG OBJECT's reply, built in cmd_keys.c next to OBJECT (refcount and
+ * encoding rules live there). */
+void keys_debug_object(client *c);
 
 /* Handlers, one per table row (defined in the cmd_*.c files). */
 #define CMD(name, parent, arity, flags, f, l, s, acl, proc, tips, ks, docs) \

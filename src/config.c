@@ -43,6 +43,7 @@ static const char *const policies[] = {"noeviction", "allkeys-lru", "allkeys-lfu
                                        "volatile-ttl", NULL};
 static const char *const fsyncs[] = {"always", "everysec", "no", NULL};
 static const char *const pubsub_defaults[] = {"resetchannels", "allchannels", NULL};
+static const char *const protected_modes[] = {"no", "yes", "local", NULL};
 /* Order in which Redis lists enum values in its error message. */
 static const char *const policies_msg = "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
 static const char *const fsyncs_msg = "everysec, always, no";
@@ -86,11 +87,15 @@ static const directive dirs[] = {
     {"appendfsync", T_ENUM, O(appendfsync), 0, 0, "everysec", 0, fsyncs, "always, everysec or no"},
     {"slowlog-log-slower-than", T_INT, O(slowlog_log_slower_than), -1, LLONG_MAX, "10000", 0, NULL, "slow log threshold in microseconds"},
     {"slowlog-max-len", T_INT, O(slowlog_max_len), 0, LONG_MAX, "128", 0, NULL, "slow log length"},
+    {"latency-monitor-threshold", T_INT, O(latency_monitor_threshold), 0, LLONG_MAX, "0", 0, NULL, "record latency events of at least this many ms, 0 off"},
+    {"enable-debug-command", T_ENUM, O(enable_debug_cmd), 0, 0, "no", F_IMMUTABLE, protected_modes, "allow DEBUG: no, yes, or local (loopback and unix socket clients)"},
 };
 #undef O
 #define NDIRS (sizeof(dirs) / sizeof(dirs[0]))
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+#define MAX_HOOKS 4
+static config_hook_fn *hooks[NDIRS][MAX_HOOKS];
 static char conf_path[4096];
 static char **retired;       /* replaced strings, freed at teardown */
 static size_t nretired;
@@ -101,6 +106,23 @@ static const directive *find_dir(const char *name) {
         if (strcasecmp(dirs[i].name, name) == 0) return &dirs[i];
     /* Redis's old names for the replica class and friends. */
     return NULL;
+}
+
+void config_watch(const char *name, config_hook_fn *fn) {
+    const directive *d = find_dir(name);
+    if (!d) abort();   /* a module names a directive that does not exist */
+    config_hook_fn **h = hooks[d - dirs];
+    for (int i = 0; i < MAX_HOOKS; i++)
+        if (!h[i] || h[i] == fn) {
+            h[i] = fn;
+            return;
+        }
+    abort();
+}
+
+bool config_is_sensitive(const char *name) {
+    const directive *d = find_dir(name);
+    return d && (d->flags & F_SENSITIVE);
 }
 
 static void *field(const directive *d) { return (char *)&cfg + d->off; }
@@ -202,10 +224,17 @@ static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
                 return true;
             }
         {
+            /* Redis lists the values in its own table order, which is
+             * ours except for these three. */
+            char joined[256];
+            size_t n = 0;
+            joined[0] = '\0';
+            for (int i = 0; d->enums[i] && n < sizeof(joined); i++)
+                n += (size_t)snprintf(joined + n, sizeof(joined) - n, "%s%s", i ? ", " : "", d->enums[i]);
             const char *list = d->enums == policies        ? policies_msg
                              : d->enums == fsyncs          ? fsyncs_msg
                              : d->enums == pubsub_defaults ? "allchannels, resetchannels"
-                                                           : "debug, verbose, notice, warning";
+                                                           : joined;
             snprintf(err, errlen, "argument(s) must be one of the following: %s", list);
         }
         return false;
@@ -255,6 +284,7 @@ void config_setup(void) {
 }
 
 void config_teardown(void) {
+    memset(hooks, 0, sizeof(hooks));
     for (size_t i = 0; i < NDIRS; i++)
         if (dirs[i].type == T_STR) {
             free(*(char **)field(&dirs[i]));
@@ -440,9 +470,12 @@ bool config_set(int npairs, const char **names, const char **values, char *err, 
     if (cfg.loglevel != saved.loglevel) log_setup(cfg.logfile, cfg.loglevel);
     pthread_mutex_unlock(&cfg_lock);
     /* requirepass is the default user's password (acl.c); cfg_lock is a
-     * leaf, so the ACL change happens after releasing it. */
+     * leaf, so the ACL change and the hooks (which may take their module's
+     * lock) run after releasing it. */
     for (int i = 0; i < npairs; i++)
         if (!strcmp(ds[i]->name, "requirepass")) acl_set_requirepass(cfg.requirepass);
+    for (int i = 0; i < npairs; i++)
+        for (int h = 0; h < MAX_HOOKS && hooks[ds[i] - dirs][h]; h++) hooks[ds[i] - dirs][h]();
     return true;
 }
 

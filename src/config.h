@@ -54,10 +54,25 @@ typedef struct config {
     bool appendonly;
     int appendfsync;
     /* introspection */
-    long long slowlog_log_slower_than, slowlog_max_len;
+    long long slowlog_log_slower_than, slowlog_max_len, latency_monitor_threshold;
+    int enable_debug_cmd;       /* PROTECTED_* below */
 } config;
 
+/* enable-debug-command: who may run DEBUG (Redis 7.0's protected actions). */
+enum { PROTECTED_NO, PROTECTED_YES, PROTECTED_LOCAL };
+
 extern config cfg;
+
+/* Call fn (on the thread that changed it, without config's lock held)
+ * after every successful CONFIG SET of the directive. Modules register
+ * in their setup and read the initial value from cfg themselves. At most
+ * a few hooks per directive. */
+typedef void config_hook_fn(void);
+void config_watch(const char *name, config_hook_fn *fn);
+
+/* True if the directive's value must never be shown (requirepass): CONFIG
+ * SET redacts it from the slow log. */
+bool config_is_sensitive(const char *name);
 
 /* Defaults into cfg. */
 void config_setup(void);

@@ -71,6 +71,7 @@ static int ndbs;
 static uint64_t hash_seed;
 static _Atomic uint32_t clock_sec;
 static _Atomic uint64_t stat_expired;
+static _Atomic bool expiry_paused;   /* CLIENT PAUSE: see ks_pause_expiry */
 
 /* Hit/miss counters are per thread: a shared atomic would bounce one cache
  * line between reactor threads on every GET. */
@@ -418,6 +419,7 @@ ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms) {
     ks_entry **slot = find_slot(t, k);
     if (!slot) return NULL;
     if (expired(*slot, now_ms)) {
+        if (atomic_load_explicit(&expiry_paused, memory_order_relaxed)) return NULL;
         unlink_free(t, slot, slot_table(t, slot, k));
         atomic_fetch_add_explicit(&stat_expired, 1, memory_order_relaxed);
         watch_touch_key(db, k);
@@ -628,6 +630,12 @@ uint32_t ks_entry_idle_seconds(const ks_entry *e) {
 
 uint8_t ks_entry_lfu(const ks_entry *e) { return lfu_decayed(e); }
 
+uint32_t ks_entry_lru_clock(const ks_entry *e) { return e->clock >> 8; }
+
+size_t ks_entry_mem(const ks_entry *e) {
+    return util_alloc_size((void *)e) + sizeof(ks_entry *);
+}
+
 /* ---- counts and whole-keyspace operations ------------------------------ */
 
 uint64_t ks_dbsize(int db) {
@@ -651,6 +659,17 @@ uint64_t ks_expires_count(int db) {
  * WATCH, as Redis's dictFind). Caller holds every shard. */
 static bool present(int db, const ks_key *k) {
     return find_slot(table_of(db, k), k) != NULL;
+}
+
+uint64_t ks_db_overhead(int db) {
+    uint64_t n = 0;
+    for (unsigned s = 0; s < nshards; s++) {
+        shard_lock(s);
+        const ks_table *t = &shards[s].dbs[db];
+        n += sizeof(*t) + (t->size[0] + t->size[1]) * sizeof(ks_entry *);
+        shard_unlock(s);
+    }
+    return n;
 }
 
 /* Detach the tables under the locks, free them after: the lock is held for
@@ -862,7 +881,10 @@ static uint64_t expire_chunk(ks_table *t, int db, int64_t now, uint64_t *checked
     return removed;
 }
 
+void ks_pause_expiry(bool paused) { atomic_store(&expiry_paused, paused); }
+
 uint64_t ks_active_expire(unsigned first, unsigned step, int64_t now_ms, uint64_t budget_us) {
+    if (atomic_load_explicit(&expiry_paused, memory_order_relaxed)) return 0;
     int64_t start = util_mono_us();
     uint64_t removed = 0;
     for (unsigned s = first; s < nshards; s += step) {

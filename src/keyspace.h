@@ -119,11 +119,18 @@ unsigned ks_entry_set_flags(const ks_entry *e);
 void ks_entry_touch(ks_entry *e);                      /* reset idle time, bump LFU */
 uint32_t ks_entry_idle_seconds(const ks_entry *e);
 uint8_t ks_entry_lfu(const ks_entry *e);               /* decayed LFU counter */
+uint32_t ks_entry_lru_clock(const ks_entry *e);        /* 24-bit seconds of last access */
+/* Bytes the entry costs: its allocation as the allocator sized it, plus
+ * one bucket pointer (MEMORY USAGE, docs/keyspace.md). */
+size_t ks_entry_mem(const ks_entry *e);
 
 /* Key counts. Lock-free reads of per-table counters: exact when no write is
  * in flight, which is what DBSIZE in Redis gives a client too. */
 uint64_t ks_dbsize(int db);
 uint64_t ks_expires_count(int db);
+/* Bytes of bucket arrays and table headers of one database over all
+ * shards (MEMORY STATS overhead.hashtable.main). Locks each shard. */
+uint64_t ks_db_overhead(int db);
 
 /* Whole-keyspace operations. Each locks what it needs itself. */
 void ks_flushdb(int db);               /* frees synchronously */
@@ -151,6 +158,10 @@ bool ks_random_key(int db, int64_t now_ms, char **buf, size_t *len);
  * for at most `budget_us` microseconds. Returns the number of keys removed. */
 uint64_t ks_active_expire(unsigned first, unsigned step, int64_t now_ms,
                           uint64_t budget_us);
+
+/* CLIENT PAUSE stops expiry, as Redis 7.0 does: a key past its time reads
+ * as absent but is not deleted (lazily or actively) until the pause ends. */
+void ks_pause_expiry(bool paused);
 
 /* Background rehash work for idle shards: a few buckets per call. */
 void ks_rehash_step(unsigned first, unsigned step);

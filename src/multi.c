@@ -182,6 +182,7 @@ typedef struct queued_cmd {
 typedef struct multi_state {
     queued_cmd *q;
     int n, cap;
+    uint32_t flags;          /* the queued commands' flags, OR-ed */
     bool dirty_exec;         /* a command was rejected while queueing */
 } multi_state;
 
@@ -237,6 +238,7 @@ bool multi_maybe_queue(client *c, const command *cmd) {
         ms->q = xrealloc(ms->q, sizeof(queued_cmd) * (size_t)ms->cap);
     }
     ms->q[ms->n++] = (queued_cmd){cmd, c->argc, argv_copy(c->argc, c->argv)};
+    ms->flags |= cmd->flags;
     reply_simple(c, "QUEUED");
     return true;
 }
@@ -249,6 +251,10 @@ void multi_client_reset(client *c) {
 
 int multi_queued(const client *c) {
     return c->mstate ? c->mstate->n : -1;
+}
+
+uint32_t multi_queued_flags(const client *c) {
+    return c->mstate ? c->mstate->flags : 0;
 }
 
 void multi_teardown(void) {

@@ -55,6 +55,9 @@ void multi_client_reset(client *c);
 
 /* Number of queued commands, or -1 outside MULTI (CLIENT LIST multi=). */
 int multi_queued(const client *c);
+/* The queued commands' CMD_* flags OR-ed (CLIENT PAUSE WRITE holds an
+ * EXEC that would write). */
+uint32_t multi_queued_flags(const client *c);
 
 void multi_teardown(void);
 

@@ -25,6 +25,13 @@
  *     producers took that lock. Since subscribers never read-block on
  *     their own input, the pubsub class of client-output-buffer-limit is
  *     enforced on every delivery, not only by backpressure.
+ *  5. CLIENT PAUSE: a command the pause covers is parsed but not run. The
+ *     client is flagged CLIENT_HELD, keeps that command in its parser at
+ *     qpos (held_len bytes), is not read from, and waits on its thread's
+ *     FIFO of held clients. When the pause ends (a timer on each thread
+ *     that holds someone, or CLIENT UNPAUSE waking every thread), each
+ *     thread resumes its held clients in the order they were held, running
+ *     the held command first and then whatever followed it in the buffer.
  */
 #include "networking.h"
 
@@ -49,6 +56,7 @@
 #include "commands.h"
 #include "config.h"
 #include "keyspace.h"
+#include "latency.h"
 #include "log.h"
 #include "multi.h"
 #include "pubsub.h"
@@ -74,6 +82,8 @@ typedef struct worker {
     pending_conn *queue;
     size_t qlen, qcap;
     client *clients;                 /* this thread's clients (list) */
+    client *held_head, *held_tail;   /* CLIENT PAUSE: held clients, FIFO */
+    struct event *pause_ev;          /* resumes them when the pause ends */
     _Atomic uint64_t commands, in_bytes, out_bytes;
     /* Cross-thread delivery (invariant 4). inbox_lock guards xhead,
      * xsignaled and every queued client's xbuf/xlen/xqueued/xoverflow;
@@ -101,6 +111,18 @@ static _Thread_local worker *my_worker;   /* NULL outside reactor threads */
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 static void client_free(client *c);
+static void held_unlink(client *c);
+
+/* ---- CLIENT PAUSE state --------------------------------------------------
+ * pause_st.type is the one word every command's path reads (relaxed): zero
+ * unless a pause was set, so the check costs one predictable branch.
+ * Changes go through pause_lock. */
+static struct {
+    _Atomic int type;           /* NET_PAUSE_* */
+    _Atomic int64_t end_ms;
+} __attribute__((aligned(64))) pause_st;   /* a cache line of its own: read per command */
+static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t held_count;            /* INFO blocked_clients */
 
 /* ---- client lifecycle ------------------------------------------------- */
 
@@ -131,6 +153,8 @@ static void fill_addrs(client *c, bool unix_sock) {
         }
         char *dst = i == 0 ? c->addr : c->laddr;
         snprintf(dst, sizeof(c->addr), "%s:%d", host, port);
+        /* enable-debug-command local: exactly these two, as in Redis */
+        if (i == 0 && (!strcmp(host, "127.0.0.1") || !strcmp(host, "::1"))) c->flags |= CLIENT_LOCAL;
     }
 }
 
@@ -167,6 +191,7 @@ static void flush_dequeue(client *c) {
 }
 
 static void client_free(client *c) {
+    if (c->flags & CLIENT_HELD) held_unlink(c);
     multi_client_reset(c);   /* unwatch before the memory goes: other threads flag watchers */
     /* Leave every channel, pattern and the monitor list first: after
      * this no other thread can reach c to deliver to it (invariant 4). */
@@ -245,7 +270,7 @@ static bool flush_output(client *c) {
         }
         if (event_pending(c->wev, EV_WRITE, NULL)) event_del(c->wev);
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return false;
-        if (!event_pending(c->rev, EV_READ, NULL)) event_add(c->rev, NULL);
+        if (!(c->flags & CLIENT_HELD) && !event_pending(c->rev, EV_READ, NULL)) event_add(c->rev, NULL);
         return true;
     }
     if (cob_exceeded(c, pending)) {
@@ -292,7 +317,11 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
 
 /* ---- input ------------------------------------------------------------- */
 
+static bool pause_holds(client *c);
+static void hold(client *c, size_t len);
+
 static void process_input(client *c) {
+    if (c->flags & CLIENT_HELD) return;   /* only resume_held() lets it go */
     resp_limits lim = {
         .max_bulk_len = cfg.proto_max_bulk_len,
         .max_multibulk_len = acl_auth_required(c) ? 10 : INT_MAX,
@@ -303,7 +332,15 @@ static void process_input(client *c) {
          * once the peer is this far behind; on_write resumes. */
         if (c->olen - c->osent > OUTPUT_BACKPRESSURE) break;
         size_t consumed = 0;
-        enum resp_status st = resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos, &lim, &consumed);
+        enum resp_status st;
+        if (c->held_len) {
+            /* Resuming after a pause: the parser still holds the command. */
+            st = RESP_OK;
+            consumed = c->held_len;
+            c->held_len = 0;
+        } else {
+            st = resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos, &lim, &consumed);
+        }
         if (st == RESP_AGAIN) break;
         if (st == RESP_ERROR) {
             int save = c->reply_mode;
@@ -320,6 +357,11 @@ static void process_input(client *c) {
             resp_bind_args(&c->parser, c->qbuf + c->qpos);
             c->argc = c->parser.argc;
             c->argv = c->parser.argv;
+            if (__builtin_expect(atomic_load_explicit(&pause_st.type, memory_order_relaxed) != 0, 0) &&
+                pause_holds(c)) {
+                hold(c, consumed);
+                return;
+            }
             command_call(c);
             c->argc = 0;
             c->argv = NULL;
@@ -513,6 +555,138 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
+/* ---- CLIENT PAUSE ------------------------------------------------------- */
+
+static void wake_all_paused(void) {
+    for (int i = 0; i < nworkers; i++) event_active(workers[i].pause_ev, EV_TIMEOUT, 0);
+}
+
+/* End the pause if its time has come (any thread may notice first). */
+static void pause_end_if_expired(int64_t now) {
+    bool ended = false;
+    pthread_mutex_lock(&pause_lock);
+    if (atomic_load(&pause_st.type) && atomic_load(&pause_st.end_ms) <= now) {
+        atomic_store(&pause_st.type, NET_PAUSE_NONE);
+        atomic_store(&pause_st.end_ms, 0);
+        ks_pause_expiry(false);
+        ended = true;
+    }
+    pthread_mutex_unlock(&pause_lock);
+    if (ended) wake_all_paused();
+}
+
+/* Does the pause cover the command c has just parsed? Redis 7.0's rules:
+ * commands it would reject anyway (unknown, arity, NOAUTH) answer at once,
+ * QUIT too; ALL covers the rest, WRITE only write and may-replicate
+ * commands. The pausing client is not exempt, as in Redis. */
+static bool pause_holds(client *c) {
+    int type = atomic_load(&pause_st.type);
+    int64_t now = util_ms();
+    if (type == NET_PAUSE_NONE) return false;
+    if (atomic_load(&pause_st.end_ms) <= now) {
+        pause_end_if_expired(now);
+        return false;
+    }
+    const command *cmd = command_peek(c);
+    if (!cmd || cmd->proc == cmd_quit) return false;
+    /* An EXEC writes if anything it would run writes (Redis 7.0). */
+    uint32_t flags = cmd->flags | (cmd->proc == cmd_exec ? multi_queued_flags(c) : 0);
+    if (type == NET_PAUSE_WRITE && !(flags & (CMD_WRITE | CMD_MAY_REPLICATE))) return false;
+    c->cmd = cmd;   /* CLIENT LIST shows the held command, as Redis does */
+    return true;
+}
+
+static void arm_pause_timer(worker *w) {
+    int64_t left = atomic_load(&pause_st.end_ms) - util_ms();
+    if (left < 1) left = 1;
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+    if (!evtimer_pending(w->pause_ev, NULL)) evtimer_add(w->pause_ev, &tv);
+}
+
+static void hold(client *c, size_t len) {
+    worker *w = c->w;
+    c->held_len = len;
+    c->argc = 0;
+    c->argv = NULL;
+    c->flags |= CLIENT_HELD;
+    c->held_next = NULL;
+    c->held_prev = w->held_tail;
+    if (w->held_tail) w->held_tail->held_next = c;
+    else w->held_head = c;
+    w->held_tail = c;
+    atomic_fetch_add(&held_count, 1);
+    /* Not read from while held: the query buffer stays as it is, so the
+     * held command's arguments stay where the parser left them. */
+    if (event_pending(c->rev, EV_READ, NULL)) event_del(c->rev);
+    arm_pause_timer(w);
+}
+
+static void held_unlink(client *c) {
+    worker *w = c->w;
+    if (c->held_prev) c->held_prev->held_next = c->held_next;
+    else w->held_head = c->held_next;
+    if (c->held_next) c->held_next->held_prev = c->held_prev;
+    else w->held_tail = c->held_prev;
+    c->held_prev = c->held_next = NULL;
+    c->flags &= ~CLIENT_HELD;
+    atomic_fetch_sub(&held_count, 1);
+}
+
+/* The pause ended or changed: let this thread's held clients try again,
+ * oldest first. A client the pause still covers is held again, behind the
+ * others, so their order is kept. */
+static void on_pause(evutil_socket_t fd, short what, void *arg) {
+    worker *w = arg;
+    pause_end_if_expired(util_ms());
+    size_t n = 0;
+    for (client *c = w->held_head; c; c = c->held_next) n++;
+    while (n-- > 0 && w->held_head) {
+        client *c = w->held_head;
+        held_unlink(c);
+        process_input(c);
+        if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c)) client_free(c);
+    }
+    /* While a pause lasts, a thread that was woken keeps a timer for its
+     * end, so the end is noticed (and expiry resumes) on time. */
+    if (atomic_load(&pause_st.type)) arm_pause_timer(w);
+}
+
+void net_pause(int type, int64_t end_ms) {
+    bool changed = false;
+    pthread_mutex_lock(&pause_lock);
+    int64_t now = util_ms();
+    if (atomic_load(&pause_st.type) && atomic_load(&pause_st.end_ms) <= now) {
+        atomic_store(&pause_st.type, NET_PAUSE_NONE);   /* the old one is over */
+        atomic_store(&pause_st.end_ms, 0);
+        ks_pause_expiry(false);
+        changed = true;
+    }
+    /* A new pause, or a change to the running one, which can only make it
+     * stronger (WRITE to ALL) or longer, as in Redis. */
+    if (end_ms > now || atomic_load(&pause_st.type)) {
+        if (end_ms > atomic_load(&pause_st.end_ms)) atomic_store(&pause_st.end_ms, end_ms);
+        if (type > atomic_load(&pause_st.type)) atomic_store(&pause_st.type, type);
+        ks_pause_expiry(true);
+        changed = true;
+    }
+    pthread_mutex_unlock(&pause_lock);
+    /* Every reactor re-checks its held clients (a WRITE pause that became
+     * ALL holds more, not fewer) and, while the pause lasts, keeps a timer
+     * for its end (on_pause). */
+    if (changed) wake_all_paused();
+}
+
+void net_unpause(void) {
+    pthread_mutex_lock(&pause_lock);
+    atomic_store(&pause_st.type, NET_PAUSE_NONE);
+    atomic_store(&pause_st.end_ms, 0);
+    ks_pause_expiry(false);
+    pthread_mutex_unlock(&pause_lock);
+    wake_all_paused();
+}
+
+uint64_t net_held_clients(void) { return atomic_load(&held_count); }
+
 /* ---- reactor threads --------------------------------------------------- */
 
 static void on_notify(evutil_socket_t fd, short what, void *arg) {
@@ -546,7 +720,9 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
     long long hz = cfg.hz > 0 ? cfg.hz : 10;
     if (cfg.active_expire) {
         uint64_t budget = (uint64_t)(1000000 / hz) / 4;   /* 25% of a tick */
+        int64_t t0 = util_mono_us();
         ks_active_expire((unsigned)w->id, (unsigned)nworkers, now, budget);
+        latency_add_sample_if_needed("expire-cycle", (util_mono_us() - t0) / 1000);
     }
     ks_rehash_step((unsigned)w->id, (unsigned)nworkers);
     /* A client that never reads never triggers on_write again, so the
@@ -566,7 +742,8 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
         int ni = 0;
         pthread_mutex_lock(&reg_lock);
         for (client *c = registry; c && ni < 64; c = c->reg_next)
-            if (c->w == w && now - c->last_interaction_ms > cfg.timeout * 1000 && c->olen == c->osent)
+            if (c->w == w && now - c->last_interaction_ms > cfg.timeout * 1000 && c->olen == c->osent &&
+                !(c->flags & CLIENT_HELD))   /* Redis does not time out blocked clients */
                 idle[ni++] = c;
         pthread_mutex_unlock(&reg_lock);
         for (int i = 0; i < ni; i++) {
@@ -718,6 +895,7 @@ bool net_setup(struct event_base *main_base) {
         w->deliver_ev = event_new(w->base, -1, EV_PERSIST, on_deliver, w);
         event_add(w->deliver_ev, NULL);
         w->cron_ev = evtimer_new(w->base, on_cron, w);
+        w->pause_ev = evtimer_new(w->base, on_pause, w);
         struct timeval tv = {0, 100000};
         event_add(w->cron_ev, &tv);
     }
@@ -760,6 +938,7 @@ void net_teardown(void) {
         event_free(w->notify_ev);
         event_free(w->deliver_ev);
         event_free(w->cron_ev);
+        event_free(w->pause_ev);
         for (size_t j = 0; j < w->qlen; j++) close(w->queue[j].fd);
         free(w->queue);
         event_base_free(w->base);
@@ -792,6 +971,16 @@ void net_stat_reset(void) {
     }
 }
 
+static void add_client_mem(void *priv, client *c) {
+    *(uint64_t *)priv += sizeof(client) + c->qcap + c->ocap + (uint64_t)c->parser.argcap * sizeof(resp_arg);
+}
+
+uint64_t net_clients_memory(void) {
+    uint64_t n = 0;
+    net_foreach_client(add_client_mem, &n);
+    return n;
+}
+
 void net_foreach_client(net_client_fn *fn, void *priv) {
     pthread_mutex_lock(&reg_lock);
     /* Oldest first, as CLIENT LIST orders by id. */
@@ -807,6 +996,7 @@ void net_client_info(client *c, char *buf, size_t len) {
     int nf = 0;
     if (c->flags & CLIENT_MONITOR) flags[nf++] = 'O';
     if (c->flags & CLIENT_PUBSUB) flags[nf++] = 'P';
+    if (c->flags & CLIENT_HELD) flags[nf++] = 'b';   /* blocked by CLIENT PAUSE */
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[nf++] = 'c';
     if (c->flags & CLIENT_UNIX_SOCKET) flags[nf++] = 'U';
     if (c->no_evict) flags[nf++] = 'e';

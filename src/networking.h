@@ -24,6 +24,9 @@ uint64_t net_total_commands(void);
 uint64_t net_input_bytes(void);
 uint64_t net_output_bytes(void);
 void net_stat_reset(void);
+/* Bytes held by connections: client structs, query and reply buffers
+ * (MEMORY STATS clients.normal). Takes the registry lock. */
+uint64_t net_clients_memory(void);
 
 /* Client registry, for CLIENT LIST / INFO / KILL. The callback runs under
  * the registry lock; it may read any client's fields (values of other
@@ -56,5 +59,16 @@ void net_deliver(client *c, const char *p, size_t n, int cls);
 /* The client-output-buffer-limit class of c, as Redis's getClientType:
  * COB_PUBSUB for a subscribed client, else COB_NORMAL. */
 int net_client_type(const client *c);
+
+/* CLIENT PAUSE / UNPAUSE. While a pause lasts, every reactor holds the
+ * commands it covers (all of them, or write and may-replicate ones for
+ * WRITE) and runs them in order when it ends; keys do not expire. A second
+ * pause makes it only stronger (WRITE to ALL) or longer. end_ms is unix
+ * ms. Any thread may call. */
+enum { NET_PAUSE_NONE, NET_PAUSE_WRITE, NET_PAUSE_ALL };
+void net_pause(int type, int64_t end_ms);
+void net_unpause(void);
+/* Clients waiting for the end of a pause (INFO blocked_clients). */
+uint64_t net_held_clients(void);
 
 #endif

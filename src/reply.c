@@ -247,6 +247,30 @@ void reply_resp3_blob(client *c, const char *p, size_t n) {
     while (p < end) p = blob_to_resp2(c, p);
 }
 
+void reply_help(client *c, const char *cmd, const char *const *lines) {
+    int n = 0;
+    while (lines[n]) n++;
+    reply_array(c, n + 3);
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
+    reply_simple(c, hdr);
+    for (int i = 0; i < n; i++) reply_simple(c, lines[i]);
+    reply_simple(c, "HELP");
+    reply_simple(c, "    Prints this help.");
+}
+
+void reply_subcommand_syntax_error(client *c) {
+    char cmd[64];
+    size_t n = c->argv[0].len < sizeof(cmd) - 1 ? c->argv[0].len : sizeof(cmd) - 1;
+    for (size_t i = 0; i < n; i++) {
+        char ch = c->argv[0].ptr[i];
+        cmd[i] = ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch;
+    }
+    cmd[n] = '\0';
+    reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try %s HELP.",
+                 c->argv[1].ptr, cmd);
+}
+
 bool arg_ll(client *c, int i, long long *out, const char *msg) {
     if (util_str2ll(c->argv[i].ptr, c->argv[i].len, out)) return true;
     reply_error(c, msg ? msg : ERR_NOT_INT);

@@ -19,10 +19,12 @@
 #include "commands.h"
 #include "config.h"
 #include "keyspace.h"
+#include "latency.h"
 #include "log.h"
 #include "multi.h"
 #include "networking.h"
 #include "pubsub.h"
+#include "slowlog.h"
 #include "util.h"
 
 server_state srv;
@@ -173,6 +175,8 @@ int server_main(int argc, char **argv) {
     }
 
     ks_setup((unsigned)cfg.keyspace_shards, (int)cfg.databases);
+    slowlog_setup();
+    latency_setup();
     commands_setup();
     acl_setup();
     pubsub_setup();
@@ -181,6 +185,7 @@ int server_main(int argc, char **argv) {
         return 1;
     }
     write_pidfile();
+    srv.startup_memory = util_used_memory();
 
     shutdown_ev = event_new(main_base, -1, EV_PERSIST, on_shutdown, NULL);
     event_add(shutdown_ev, NULL);
@@ -207,6 +212,8 @@ int server_main(int argc, char **argv) {
     acl_teardown();
     pubsub_teardown();
     commands_teardown();
+    latency_teardown();
+    slowlog_teardown();
     ks_teardown();
     const char *pf = pidfile_path();
     if (pf) {

@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define STRATA_VERSION "0.1.0"
@@ -29,6 +30,7 @@ typedef struct server_state {
     server_stats stats;
     _Atomic uint64_t ops_per_sec;   /* sampled by the clock cron */
     _Atomic uint64_t peak_memory;
+    size_t startup_memory;          /* allocated once set up (MEMORY STATS) */
     int64_t stat_reset_ms;
 } server_state;
 

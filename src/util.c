@@ -17,6 +17,9 @@
 #ifdef USE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #endif
+#ifdef __SANITIZE_ADDRESS__
+size_t __sanitizer_get_current_allocated_bytes(void);   /* libasan */
+#endif
 
 int64_t util_ms(void) {
     struct timespec ts;
@@ -284,6 +287,9 @@ size_t util_used_memory(void) {
     sz = sizeof(allocated);
     if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) == 0) return allocated;
     return 0;
+#elif defined(__SANITIZE_ADDRESS__)
+    /* ASan replaces malloc, and mallinfo2 then reports nothing. */
+    return __sanitizer_get_current_allocated_bytes();
 #else
     struct mallinfo2 mi = mallinfo2();
     return mi.uordblks + mi.hblkhd;
@@ -297,4 +303,55 @@ size_t util_rss_bytes(void) {
     if (fscanf(f, "%lu %lu", &size, &rss) != 2) rss = 0;
     fclose(f);
     return rss * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+bool util_allocator_stats(size_t *allocated, size_t *active, size_t *resident) {
+    *allocated = *active = *resident = 0;
+#ifdef USE_JEMALLOC
+    uint64_t epoch = 1;
+    size_t sz = sizeof(epoch);
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    sz = sizeof(size_t);
+    return mallctl("stats.allocated", allocated, &sz, NULL, 0) == 0 &&
+           mallctl("stats.active", active, &sz, NULL, 0) == 0 &&
+           mallctl("stats.resident", resident, &sz, NULL, 0) == 0;
+#else
+    return false;
+#endif
+}
+
+#ifdef USE_JEMALLOC
+typedef struct stats_sink {
+    util_text_fn *fn;
+    void *priv;
+} stats_sink;
+
+static void stats_write(void *opaque, const char *s) {
+    stats_sink *k = opaque;
+    k->fn(k->priv, s, strlen(s));
+}
+#endif
+
+bool util_allocator_report(util_text_fn *fn, void *priv) {
+#ifdef USE_JEMALLOC
+    stats_sink k = {fn, priv};
+    malloc_stats_print(stats_write, &k, NULL);
+    return true;
+#else
+    (void)fn;
+    (void)priv;
+    return false;
+#endif
+}
+
+bool util_allocator_purge(void) {
+#ifdef USE_JEMALLOC
+    /* Give unused dirty pages of every arena back to the OS. */
+    char name[64];
+    snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+    return mallctl(name, NULL, NULL, NULL, 0) == 0;
+#else
+    malloc_trim(0);
+    return true;
+#endif
 }

@@ -46,5 +46,14 @@ size_t util_alloc_size(void *p);
 /* Process-wide allocated bytes (jemalloc stats, or mallinfo2 under libc). */
 size_t util_used_memory(void);
 size_t util_rss_bytes(void);
+/* jemalloc's stats.allocated / active / resident; false (all 0) under
+ * libc. */
+bool util_allocator_stats(size_t *allocated, size_t *active, size_t *resident);
+/* The allocator's own report (jemalloc's malloc_stats_print), in pieces
+ * passed to fn; false if the allocator has none. */
+typedef void util_text_fn(void *priv, const char *p, size_t n);
+bool util_allocator_report(util_text_fn *fn, void *priv);
+/* Return unused pages to the OS (jemalloc arena purge, malloc_trim). */
+bool util_allocator_purge(void);
 
 #endif

@@ -23,16 +23,23 @@ multi exec discard watch unwatch
 acl
 subscribe unsubscribe psubscribe punsubscribe publish pubsub ssubscribe
 sunsubscribe spublish monitor
+slowlog latency memory debug
 """.split()
 # Subcommands a container serves; others answer "unknown subcommand".
 SUBS = {
     "object": "encoding freq idletime refcount help".split(),
     "config": "get set resetstat rewrite help".split(),
-    "client": "id setname getname list info kill reply no-evict help".split(),
+    "client": "id setname getname list info kill reply no-evict pause unpause help".split(),
     "command": "count info docs list getkeys getkeysandflags help".split(),
     "acl": "cat deluser dryrun genpass getuser help list load log save setuser users whoami".split(),
     "pubsub": "channels numsub numpat shardchannels shardnumsub help".split(),
+    "slowlog": "get len reset help".split(),
+    "latency": "latest history reset doctor graph help".split(),
+    "memory": "usage stats doctor malloc-stats purge help".split(),
 }
+# Redis 7.0 marks these CMD_PROTECTED internally (not shown by COMMAND INFO):
+# they run only when their enable-* config allows the connection.
+PROTECTED = {"debug"}
 # Redis 7.2 added CLIENT SETINFO; clients send it on connect, so we serve it
 # with the 7.2 metadata written by hand (the 7.0 reference has no entry).
 EXTRA_SUBS = {
@@ -190,6 +197,8 @@ def args_blob(args):
 def emit(name, parent, info, docs, handler):
     _, arity, flags, first, last, step, acl, tips, specs = info[:9]
     fl = "|".join(FLAG_C[f] for f in flags if f in FLAG_C) or "0"
+    if name in PROTECTED:
+        fl = "CMD_PROTECTED" if fl == "0" else fl + "|CMD_PROTECTED"
     d = dict(docs) if docs else {}
     d.pop("subcommands", None)
     print("CMD(%s, %s, %d, %s, %d, %d, %d, %s,\n    %s,\n    %s,\n    %s)\n" % (

@@ -308,6 +308,8 @@ TEST(config_load_fatal) {
         {"client-output-buffer-limit normal 1 2\n", "Wrong number of arguments in buffer limit configuration."},
         {"client-output-buffer-limit master 1 2 3\n", "Invalid client class specified in buffer limit configuration."},
         {"keyspace-shards 12\n", "power of two"},
+        {"enable-debug-command maybe\n", "must be one of the following: no, yes, local"},
+        {"latency-monitor-threshold -1\n", "must be between 0 and 9223372036854775807 inclusive"},
         {"# fine\nhz 10\nbogus\n", "at line 3"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -457,6 +459,10 @@ TEST(config_set_errors) {
          "ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive"},
         {"slowlog-log-slower-than", "-2", NULL, NULL,
          "ERR CONFIG SET failed (possibly related to argument 'slowlog-log-slower-than') - argument must be between -1 and 9223372036854775807 inclusive"},
+        {"latency-monitor-threshold", "-1", NULL, NULL,
+         "ERR CONFIG SET failed (possibly related to argument 'latency-monitor-threshold') - argument must be between 0 and 9223372036854775807 inclusive"},
+        {"enable-debug-command", "yes", NULL, NULL,
+         "ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config"},
         /* strata's bounds (Redis: 1..INT_MAX); the format is Redis's */
         {"hz", "5", "maxmemory-samples", "0",
          "ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument must be between 1 and 64 inclusive"},
@@ -470,6 +476,47 @@ TEST(config_set_errors) {
         if (!CHECK_STR(err, cases[i].err)) fprintf(stderr, "  case %zu\n", i);
         CHECK_EQ(cfg.hz, 10);          /* the "hz 5" of a failed pair never applied */
     }
+    done();
+}
+
+/* Hooks run after a successful CONFIG SET of their directive, once per
+ * change, and never for a failed one. */
+static int hook_calls;
+static long long hook_seen;
+static void hook(void) {
+    hook_calls++;
+    hook_seen = cfg.slowlog_max_len;
+}
+
+TEST(config_watch_hooks) {
+    fresh();
+    hook_calls = 0;
+    config_watch("slowlog-max-len", hook);
+    config_watch("slowlog-max-len", hook);   /* registering twice is once */
+    char err[512];
+    CHECK(set_pairs(err, sizeof(err), 1, "slowlog-max-len", "7"));
+    CHECK_EQ(hook_calls, 1);
+    CHECK_EQ(hook_seen, 7);
+    CHECK(set_pairs(err, sizeof(err), 1, "hz", "20"));
+    CHECK_EQ(hook_calls, 1);
+    CHECK(!set_pairs(err, sizeof(err), 2, "slowlog-max-len", "9", "hz", "x"));
+    CHECK_EQ(hook_calls, 1);
+    CHECK_EQ(cfg.slowlog_max_len, 7);
+    CHECK(config_is_sensitive("requirepass"));
+    CHECK(config_is_sensitive("REQUIREPASS"));
+    CHECK(!config_is_sensitive("maxmemory"));
+    CHECK(!config_is_sensitive("nosuch"));
+    CHECK_STR(get1("enable-debug-command"), "no");
+    CHECK_STR(get1("latency-monitor-threshold"), "0");
+    char *argv[] = {"--enable-debug-command", "local", "--latency-monitor-threshold", "5"};
+    CHECK(load_quiet(NULL, 4, argv, err, sizeof(err)));
+    CHECK_EQ(cfg.enable_debug_cmd, PROTECTED_LOCAL);
+    CHECK_EQ(cfg.latency_monitor_threshold, 5);
+    done();
+    /* teardown forgets the hooks */
+    fresh();
+    CHECK(set_pairs(err, sizeof(err), 1, "slowlog-max-len", "8"));
+    CHECK_EQ(hook_calls, 1);
     done();
 }
 
