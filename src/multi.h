@@ -55,6 +55,9 @@ void multi_client_reset(client *c);
 
 /* Number of queued commands, or -1 outside MULTI (CLIENT LIST multi=). */
 int multi_queued(const client *c);
+/* The command-table flags of the queued commands OR-ed together (0
+ * outside MULTI): EXEC is refused under OOM when they include denyoom. */
+uint32_t multi_queued_flags(const client *c);
 
 void multi_teardown(void);
 

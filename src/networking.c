@@ -38,8 +38,10 @@
 #include "acl.h"
 #include "commands.h"
 #include "config.h"
+#include "evict.h"
 #include "keyspace.h"
 #include "log.h"
+#include "memory.h"
 #include "multi.h"
 #include "server.h"
 #include "util.h"
@@ -356,8 +358,8 @@ static void on_notify(evutil_socket_t fd, short what, void *arg) {
     } while (nk == 64);
 }
 
-/* Per-thread cron: this thread's share of active expiry and rehashing, and
- * idle-client timeouts. */
+/* Per-thread cron: this thread's share of active expiry and rehashing, an
+ * eviction that ran out of time, and idle-client timeouts. */
 static void on_cron(evutil_socket_t fd, short what, void *arg) {
     worker *w = arg;
     int64_t now = util_ms();
@@ -367,6 +369,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
         ks_active_expire((unsigned)w->id, (unsigned)nworkers, now, budget);
     }
     ks_rehash_step((unsigned)w->id, (unsigned)nworkers);
+    evict_cron();
     /* A client that never reads never triggers on_write again, so the
      * output limits are also checked here. */
     client *over[64];
@@ -403,7 +406,10 @@ static void *worker_main(void *arg) {
     char name[16];
     snprintf(name, sizeof(name), "strata-io-%d", w->id);
     pthread_setname_np(pthread_self(), name);
+    mem_thread_register();
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    evict_thread_exit();
+    mem_thread_exit();
     return NULL;
 }
 
