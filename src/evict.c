@@ -279,6 +279,7 @@ enum evict_result evict_perform(void) {
         }
         freed += f;
         keys++;
+        mem_note_freed(f);
         /* Live accounting: stop when the shared figure is under the limit,
          * which also stops concurrent evictors on other threads as soon as
          * together they are done. Cached (libc): count what we freed. */

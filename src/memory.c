@@ -30,6 +30,10 @@
 size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
+#if defined(USE_JEMALLOC) && !defined(MEM_ASAN)
+#define MEM_COUNTERS 1   /* the per-thread counters below are in use */
+#endif
+
 #define MEM_MAX_THREADS 256
 
 typedef struct mem_slot {
@@ -37,16 +41,18 @@ typedef struct mem_slot {
     _Atomic(const uint64_t *) dealloc;
 } mem_slot;
 
+#ifdef MEM_COUNTERS
 static mem_slot slots[MEM_MAX_THREADS];
 static _Atomic int nslots;
 static _Atomic int64_t retired;         /* net bytes of threads that exited */
-static _Atomic size_t cached;           /* libc: the last mallinfo2 figure */
 static _Thread_local int my_slot = -1;
+#endif
+static _Atomic size_t cached;           /* libc: the last mallinfo2 figure */
 static bool live;
 static char allocator[64] = "libc";
 
 void mem_thread_register(void) {
-#if defined(USE_JEMALLOC) && !defined(MEM_ASAN)
+#ifdef MEM_COUNTERS
     if (my_slot >= 0 || !live) return;
     uint64_t *a = NULL, *d = NULL;
     size_t sz = sizeof(a);
@@ -68,6 +74,7 @@ void mem_thread_register(void) {
 }
 
 void mem_thread_exit(void) {
+#ifdef MEM_COUNTERS
     if (my_slot < 0) return;
     mem_slot *s = &slots[my_slot];
     const uint64_t *a = atomic_load(&s->alloc), *d = atomic_load(&s->dealloc);
@@ -78,6 +85,7 @@ void mem_thread_exit(void) {
     atomic_store(&s->dealloc, NULL);
     atomic_fetch_add(&retired, (int64_t)(*a - *d));
     my_slot = -1;
+#endif
 }
 
 void mem_setup(void) {
@@ -124,6 +132,8 @@ static size_t slow_read(void) {
 size_t mem_used(void) {
 #if defined(MEM_ASAN)
     return __sanitizer_get_current_allocated_bytes();
+#elif !defined(MEM_COUNTERS)
+    return atomic_load_explicit(&cached, memory_order_relaxed);
 #else
     if (!live) return atomic_load_explicit(&cached, memory_order_relaxed);
     int64_t sum = atomic_load_explicit(&retired, memory_order_relaxed);
@@ -149,5 +159,13 @@ size_t mem_refresh(void) {
 }
 
 bool mem_is_live(void) { return live; }
+
+void mem_note_freed(size_t bytes) {
+    if (live) return;
+    /* Saturating subtract; a racing refresh simply wins. */
+    size_t cur = atomic_load_explicit(&cached, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak(&cached, &cur, cur > bytes ? cur - bytes : 0)) {
+    }
+}
 
 const char *mem_allocator_name(void) { return allocator; }

@@ -42,6 +42,10 @@ size_t mem_used(void);
 size_t mem_refresh(void);
 /* True when mem_used() is live, false when it is the cached libc figure. */
 bool mem_is_live(void);
+/* Eviction freed `bytes`: lower the cached figure accordingly, so that the
+ * next command does not evict the same amount again before the clock's
+ * refresh (no-op when live). */
+void mem_note_freed(size_t bytes);
 /* "jemalloc-5.3.0", "libc", "libc (asan)": INFO's mem_allocator. */
 const char *mem_allocator_name(void);
 
