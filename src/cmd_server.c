@@ -14,7 +14,9 @@
 #include "client.h"
 #include "commands.h"
 #include "config.h"
+#include "evict.h"
 #include "keyspace.h"
+#include "memory.h"
 #include "multi.h"
 #include "networking.h"
 #include "pubsub.h"
@@ -282,7 +284,7 @@ void cmd_info(client *c) {
                   (unsigned long long)net_held_clients());
     }
     if (want(argc, argv, "memory", true)) {
-        size_t used = util_used_memory(), rss = util_rss_bytes();
+        size_t used = mem_refresh(), rss = util_rss_bytes();
         size_t peak = atomic_load(&srv.peak_memory);
         if (used > peak) peak = used;
         long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
@@ -294,19 +296,13 @@ void cmd_info(client *c) {
                   "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\nused_memory_rss_human:%s\r\n"
                   "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\ntotal_system_memory:%lld\r\n",
                   used, h1, rss, h2, peak, h3, (long long)pages * psz);
-        human(h1, sizeof(h1), (double)cfg.maxmemory);
-        static const char *pol[] = {"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
-                                    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"};
+        unsigned long long maxmem = cfg.maxmemory;
+        human(h1, sizeof(h1), (double)maxmem);
         sb_printf(&b,
-                  "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\nmem_fragmentation_ratio:%.2f\r\n"
-                  "mem_allocator:%s\r\nlazyfree_pending_objects:0\r\n",
-                  cfg.maxmemory, h1, pol[cfg.maxmemory_policy], used ? (double)rss / (double)used : 0.0,
-#ifdef USE_JEMALLOC
-                  "jemalloc"
-#else
-                  "libc"
-#endif
-        );
+                  "maxmemory:%llu\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\nmem_fragmentation_ratio:%.2f\r\n"
+                  "mem_not_counted_for_evict:%zu\r\nmem_allocator:%s\r\nlazyfree_pending_objects:0\r\n",
+                  maxmem, h1, config_policy_name(cfg.maxmemory_policy),
+                  used ? (double)rss / (double)used : 0.0, evict_not_counted(), mem_allocator_name());
     }
     if (want(argc, argv, "persistence", true)) {
         info_section(&b, "Persistence", &first);
@@ -324,14 +320,17 @@ void cmd_info(client *c) {
         sb_printf(&b,
                   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                   "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-                  "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\n"
+                  "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\nevicted_clients:0\r\n"
+                  "total_eviction_exceeded_time:%llu\r\ncurrent_eviction_exceeded_time:%llu\r\nkeyspace_hits:%llu\r\n"
                   "keyspace_misses:%llu\r\npubsub_channels:%lu\r\npubsub_patterns:%lu\r\npubsubshard_channels:%lu\r\n"
                   "total_error_replies:%llu\r\n"
                   "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n",
                   (unsigned long long)srv.stats.total_connections, (unsigned long long)net_total_commands(),
                   (unsigned long long)atomic_load(&srv.ops_per_sec), (unsigned long long)net_input_bytes(),
                   (unsigned long long)net_output_bytes(), (unsigned long long)srv.stats.rejected_connections,
-                  (unsigned long long)ks_stat_expired(), (unsigned long long)ks_stat_hits(),
+                  (unsigned long long)ks_stat_expired(), (unsigned long long)evict_stat_evicted(),
+                  (unsigned long long)evict_stat_exceeded_total_ms(),
+                  (unsigned long long)evict_stat_exceeded_current_ms(), (unsigned long long)ks_stat_hits(),
                   (unsigned long long)ks_stat_misses(), pubsub_nchannels(), pubsub_npatterns(),
                   pubsub_nshardchannels(), (unsigned long long)srv.stats.total_error_replies,
                   (unsigned long long)srv.stats.client_qbuf_limit_disconnections,
@@ -436,8 +435,18 @@ void cmd_config_set(client *c) {
         if (config_is_sensitive(names[i])) client_redact_arg(c, 3 + 2 * i);   /* values[i] keeps it */
     }
     char err[512];
-    if (config_set(n, names, values, err, sizeof(err))) reply_ok(c);
-    else reply_error(c, err);
+    if (!config_set(n, names, values, err, sizeof(err))) {
+        reply_error(c, err);
+        return;
+    }
+    /* Redis applies a new maxmemory at once: evict now, not at the next
+     * command (config.c knows no keyspace; the hook lives here). */
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(names[i], "maxmemory")) {
+            evict_maxmemory_changed();
+            break;
+        }
+    reply_ok(c);
 }
 
 void cmd_config_resetstat(client *c) {
@@ -449,7 +458,8 @@ void cmd_config_resetstat(client *c) {
     atomic_store(&srv.stats.total_error_replies, 0);
     atomic_store(&srv.stats.client_qbuf_limit_disconnections, 0);
     atomic_store(&srv.stats.client_obuf_limit_disconnections, 0);
-    atomic_store(&srv.peak_memory, util_used_memory());
+    atomic_store(&srv.peak_memory, mem_refresh());
+    evict_stat_reset();
     reply_ok(c);
 }
 

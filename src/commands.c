@@ -1,6 +1,7 @@
 /* commands.c: the command table (rows from commands.def), name lookup, the
  * checks every command passes before its handler runs (unknown command,
- * unknown subcommand, arity, authentication), and the call itself.
+ * unknown subcommand, arity, authentication, maxmemory), and the call
+ * itself.
  * Error texts are Redis 7.0's, argument for argument. */
 #include "commands.h"
 #include "multi.h"
@@ -13,6 +14,7 @@
 #include <strings.h>
 #include "acl.h"
 #include "config.h"
+#include "evict.h"
 #include "latency.h"
 #include "pubsub.h"
 #include "server.h"
@@ -473,6 +475,13 @@ void command_call(client *c) {
     if (!cmd) {
         if (__builtin_expect(c->mstate != NULL, 0)) multi_flag_error(c);
         c->lastcmd = NULL;
+        return;
+    }
+    /* maxmemory: evict before the command, refuse it if it may grow
+     * memory and nothing could be evicted (evict.h). One test of a config
+     * field that is 0 unless a limit is set. */
+    if (__builtin_expect(cfg.maxmemory != 0, 0) && !evict_gate(c, cmd)) {
+        c->lastcmd = cmd;
         return;
     }
     if (__builtin_expect(c->mstate != NULL, 0) && multi_maybe_queue(c, cmd)) return;

@@ -22,7 +22,9 @@
 config cfg;
 static config defaults;      /* cfg as config_setup left it */
 
-enum ctype { T_BOOL, T_INT, T_MEM, T_STR, T_ENUM, T_COB, T_OCTAL };
+enum ctype { T_BOOL, T_INT, T_MEM, T_UMEM, T_STR, T_ENUM, T_COB, T_OCTAL };
+/* T_MEM: a long long field read with memory units; T_UMEM: an unsigned
+ * long long one (maxmemory: Redis takes up to 2^64-1 there). */
 #define F_IMMUTABLE 0x1
 #define F_SENSITIVE 0x2   /* value never echoed in errors/logs */
 
@@ -38,9 +40,12 @@ typedef struct directive {
 } directive;
 
 static const char *const loglevels[] = {"debug", "verbose", "notice", "warning", NULL};
+/* Indexed by enum maxmemory_policy; "spill" joins after volatile-ttl (and
+ * at the end of policies_msg) with the storage engine. */
 static const char *const policies[] = {"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                                        "volatile-lru", "volatile-lfu", "volatile-random",
                                        "volatile-ttl", NULL};
+_Static_assert(sizeof(policies) / sizeof(policies[0]) == MM_POLICIES + 1, "one name per policy");
 static const char *const fsyncs[] = {"always", "everysec", "no", NULL};
 static const char *const pubsub_defaults[] = {"resetchannels", "allchannels", NULL};
 static const char *const protected_modes[] = {"no", "yes", "local", NULL};
@@ -75,9 +80,11 @@ static const directive dirs[] = {
     {"requirepass", T_STR, O(requirepass), 0, 0, "", F_SENSITIVE, NULL, "the default user's password (empty: nopass)"},
     {"acllog-max-len", T_INT, O(acllog_max_len), 0, LLONG_MAX, "128", 0, NULL, "entries kept by ACL LOG"},
     {"acl-pubsub-default", T_ENUM, O(acl_pubsub_default), 0, 0, "resetchannels", 0, pubsub_defaults, "channels of new users: resetchannels or allchannels"},
-    {"maxmemory", T_MEM, O(maxmemory), 0, LLONG_MAX, "0", 0, NULL, "memory limit in bytes, 0 none"},
-    {"maxmemory-policy", T_ENUM, O(maxmemory_policy), 0, 0, "noeviction", 0, policies, "what to do at maxmemory"},
-    {"maxmemory-samples", T_INT, O(maxmemory_samples), 1, 64, "5", 0, NULL, "keys sampled per eviction"},
+    /* maxmemory*: docs/eviction.md */
+    {"maxmemory", T_UMEM, O(maxmemory), 0, 0, "0", 0, NULL, "memory limit in bytes (used_memory), 0 none"},
+    {"maxmemory-policy", T_ENUM, O(maxmemory_policy), 0, 0, "noeviction", 0, policies, "what to evict at maxmemory: noeviction, allkeys-lru/lfu/random, volatile-lru/lfu/random/ttl"},
+    {"maxmemory-samples", T_INT, O(maxmemory_samples), 1, INT_MAX, "5", 0, NULL, "keys sampled per eviction round (LRU, LFU, TTL)"},
+    {"maxmemory-eviction-tenacity", T_INT, O(maxmemory_eviction_tenacity), 0, 100, "10", 0, NULL, "eviction time per command, 0..100 (10: 500 us; 100: unbounded)"},
     {"lfu-log-factor", T_INT, O(lfu_log_factor), 0, INT_MAX, "10", 0, NULL, "LFU counter logarithm factor"},
     {"lfu-decay-time", T_INT, O(lfu_decay_time), 0, INT_MAX, "1", 0, NULL, "LFU counter decay period in minutes"},
     {"save", T_STR, O(save), 0, 0, "", 0, NULL, "snapshot schedule (accepted; snapshots arrive with the storage engine)"},
@@ -151,10 +158,12 @@ static bool parse_cob(const char *v, cob_limit out[COB_CLASSES], char *err, size
         if (!strcasecmp(tok[i], "normal")) cls = COB_NORMAL;
         else if (!strcasecmp(tok[i], "slave") || !strcasecmp(tok[i], "replica")) cls = COB_REPLICA;
         else if (!strcasecmp(tok[i], "pubsub")) cls = COB_PUBSUB;
-        long long hard, soft, secs;
-        if (cls < 0 || !util_parse_memory(tok[i + 1], &hard) ||
-            !util_parse_memory(tok[i + 2], &soft) || !util_str2ll(tok[i + 3], strlen(tok[i + 3]), &secs) ||
-            hard < 0 || soft < 0 || secs < 0) {
+        unsigned long long uhard = 0, usoft = 0;
+        long long secs;
+        bool ok = cls >= 0 && util_parse_memory(tok[i + 1], &uhard) &&
+                  util_parse_memory(tok[i + 2], &usoft) && util_str2ll(tok[i + 3], strlen(tok[i + 3]), &secs);
+        long long hard = (long long)uhard, soft = (long long)usoft;
+        if (!ok || hard < 0 || soft < 0 || secs < 0) {
             snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
             if (cls >= 0) snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
             return false;
@@ -185,12 +194,24 @@ static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
             return false;
         }
         goto range;
-    case T_MEM:
-        if (!util_parse_memory(v, &n)) {
+    case T_MEM: {
+        unsigned long long u;
+        if (!util_parse_memory(v, &u)) {
             snprintf(err, errlen, "argument must be a memory value");
             return false;
         }
+        n = (long long)u;   /* as Redis: too big becomes negative, out of range */
         goto range;
+    }
+    case T_UMEM: {
+        unsigned long long u;
+        if (!util_parse_memory(v, &u)) {
+            snprintf(err, errlen, "argument must be a memory value");
+            return false;
+        }
+        *(unsigned long long *)field(d) = u;
+        return true;
+    }
     case T_OCTAL: {
         char *end;
         errno = 0;
@@ -255,6 +276,7 @@ static void format_from(const config *c, const directive *d, char *buf, size_t l
     switch (d->type) {
     case T_BOOL: snprintf(buf, len, "%s", *(const bool *)f ? "yes" : "no"); break;
     case T_INT: case T_MEM: snprintf(buf, len, "%lld", *(const long long *)f); break;
+    case T_UMEM: snprintf(buf, len, "%llu", *(const unsigned long long *)f); break;
     case T_OCTAL: snprintf(buf, len, "%llo", *(const long long *)f); break;
     case T_STR: snprintf(buf, len, "%s", *(char *const *)f ? *(char *const *)f : ""); break;
     case T_ENUM: snprintf(buf, len, "%s", d->enums[*(const int *)f]); break;
@@ -480,6 +502,10 @@ bool config_set(int npairs, const char **names, const char **values, char *err, 
 }
 
 const char *config_file_path(void) { return conf_path; }
+
+const char *config_policy_name(int policy) {
+    return policy >= 0 && policy < MM_POLICIES ? policies[policy] : "unknown";
+}
 
 /* A value as the file must spell it to read it back through the inline
  * splitter (Redis's sdscatrepr): in double quotes, with backslash, quote

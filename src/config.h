@@ -12,9 +12,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* maxmemory-policy values, in the order of config.c's name table. The
+ * storage engine's `spill` policy (cold entries leave RAM for the SSTables
+ * instead of being deleted) takes the next value, MM_SPILL; evict.c keeps a
+ * case for every value (docs/eviction.md). */
 enum maxmemory_policy {
     MM_NOEVICTION, MM_ALLKEYS_LRU, MM_ALLKEYS_LFU, MM_ALLKEYS_RANDOM,
     MM_VOLATILE_LRU, MM_VOLATILE_LFU, MM_VOLATILE_RANDOM, MM_VOLATILE_TTL,
+    MM_POLICIES
 };
 
 enum { COB_NORMAL, COB_REPLICA, COB_PUBSUB, COB_CLASSES };
@@ -46,8 +51,9 @@ typedef struct config {
     char *requirepass;          /* the default user's password (acl.c) */
     long long acllog_max_len;
     int acl_pubsub_default;     /* 0 resetchannels, 1 allchannels */
-    /* memory (policy enforcement arrives with the storage issue) */
-    long long maxmemory, maxmemory_samples, lfu_log_factor, lfu_decay_time;
+    /* memory and eviction (evict.c, docs/eviction.md) */
+    unsigned long long maxmemory;   /* bytes of used_memory, 0 = no limit */
+    long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
     int maxmemory_policy;
     /* persistence (accepted and reported; the WAL arrives with #4) */
     char *save, *dbfilename, *appendfilename;
@@ -99,6 +105,9 @@ bool config_rewrite(char *err, size_t errlen);
 /* Write the directive table as commented defaults (conf/strata.conf). */
 #include <stdio.h>
 void config_dump_defaults(FILE *out);
+
+/* The name of a maxmemory-policy value ("allkeys-lru"), for INFO. */
+const char *config_policy_name(int policy);
 
 /* Path of the loaded config file ("" if none), for INFO. */
 const char *config_file_path(void);

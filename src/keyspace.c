@@ -21,7 +21,8 @@
  *  3. count is the number of entries in the table, including expired ones
  *     not yet reclaimed; nexpires the number of those carrying an expiry.
  *  4. Every access to a table happens under its shard's mutex, except the
- *     relaxed atomic reads of count for DBSIZE/INFO.
+ *     relaxed atomic reads of count and nexpires (DBSIZE, INFO, eviction
+ *     looking for a shard that holds candidates).
  */
 #include "keyspace.h"
 
@@ -50,13 +51,19 @@ struct ks_entry {
 
 #define ENTRY_HDR offsetof(ks_entry, data)
 
+/* nexpires changes only under the shard lock, so a relaxed load and store
+ * (plain moves) suffice; the atomic type makes the lock-free reads legal. */
+#define nexp_add(t, d) \
+    atomic_store_explicit(&(t)->nexpires, atomic_load_explicit(&(t)->nexpires, memory_order_relaxed) + (uint64_t)(d), memory_order_relaxed)
+#define nexp_get(t) atomic_load_explicit(&(t)->nexpires, memory_order_relaxed)
+
 typedef struct ks_table {
     ks_entry **b[2];
     uint64_t size[2];       /* bucket counts, powers of two (0: none) */
     uint64_t used[2];
     int64_t rehash_idx;     /* -1 when not rehashing */
     _Atomic uint64_t count;
-    uint64_t nexpires;
+    _Atomic uint64_t nexpires;  /* written under the lock (nexp_add), read without by eviction */
     uint64_t expire_cursor; /* active-expire position (reverse-binary) */
 } ks_table;
 
@@ -382,7 +389,7 @@ static void link_new(ks_table *t, const ks_key *k, ks_entry *e) {
     t->b[i][idx] = e;
     t->used[i]++;
     atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
-    if (e->flags & F_EXPIRE) t->nexpires++;
+    if (e->flags & F_EXPIRE) nexp_add(t, 1);
 }
 
 /* Which bucket array holds a slot; needed to keep used[] right. */
@@ -400,7 +407,7 @@ static void unlink_free(ks_table *t, ks_entry **slot, int which) {
     *slot = e->next;
     t->used[which]--;
     atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
-    if (e->flags & F_EXPIRE) t->nexpires--;
+    if (e->flags & F_EXPIRE) nexp_add(t, -1);
     free(e);
     maybe_resize(t);
 }
@@ -466,8 +473,8 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
         *slot = e;
         free(old);
     }
-    if (had_exp && !has_exp) t->nexpires--;
-    if (!had_exp && has_exp) t->nexpires++;
+    if (had_exp && !has_exp) nexp_add(t, -1);
+    if (!had_exp && has_exp) nexp_add(t, 1);
     return e;
 }
 
@@ -531,9 +538,9 @@ bool do_ks_set_expire(int db, const ks_key *k, int64_t expire_ms) {
             *slot = e;
         }
         l.val = (uint8_t *)e + off_val;
-        t->nexpires++;
+        nexp_add(t, 1);
     } else if (had && !has) {
-        t->nexpires--;
+        nexp_add(t, -1);
     }
     if (has) memcpy(l.val + l.vlen, &expire_ms, 8);
     e->flags = (uint8_t)((e->flags & ~F_EXPIRE) | (has ? F_EXPIRE : 0));
@@ -551,7 +558,7 @@ int do_ks_move(int src, int dst, const ks_key *k, int64_t now_ms) {
     *slot = e->next;
     ts->used[which]--;
     atomic_fetch_sub_explicit(&ts->count, 1, memory_order_relaxed);
-    if (e->flags & F_EXPIRE) ts->nexpires--;
+    if (e->flags & F_EXPIRE) nexp_add(ts, -1);
     maybe_resize(ts);
     link_new(td, k, e);
     watch_touch_key(src, k);
@@ -601,25 +608,60 @@ unsigned ks_entry_set_flags(const ks_entry *e) {
            ((e->flags & F_UNSHARED) ? KS_UNSHARED : 0);
 }
 
+/* A fast per-thread generator (xorshift64*) for the LFU coin and eviction
+ * sampling: random() takes a process-wide lock, which every GET touching a
+ * key would then bounce between reactor threads. */
+static _Thread_local uint64_t rng_state;
+
+static inline uint64_t rng_next(void) {
+    uint64_t x = rng_state;
+    if (__builtin_expect(x == 0, 0)) {
+        x = hash_seed ^ (uint64_t)(uintptr_t)&rng_state ^ (uint64_t)util_mono_us();
+        if (x == 0) x = 0x9e3779b97f4a7c15ULL;
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* Redis's LFUDecrAndReturn: one step down per lfu-decay-time minutes since
+ * the last access. Redis keeps the access time in minutes, so a minute
+ * boundary crossed counts as a minute; the same count from our seconds. */
 static uint8_t lfu_decayed(const ks_entry *e) {
     uint32_t now = clock_now(), then = e->clock >> 8;
-    uint32_t idle_min = ((now - then) & 0xffffff) / 60;
+    uint32_t idle = (now - then) & 0xffffff;
+    uint32_t minutes = (then % 60 + idle) / 60;
     uint8_t counter = e->clock & 0xff;
     if (cfg.lfu_decay_time > 0) {
-        uint32_t periods = idle_min / (uint32_t)cfg.lfu_decay_time;
+        uint32_t periods = minutes / (uint32_t)cfg.lfu_decay_time;
         counter = periods > counter ? 0 : (uint8_t)(counter - periods);
     }
     return counter;
 }
 
+static inline bool lfu_policy(void) {
+    int p = cfg.maxmemory_policy;
+    return p == MM_ALLKEYS_LFU || p == MM_VOLATILE_LFU;
+}
+
 void ks_entry_touch(ks_entry *e) {
-    uint8_t counter = lfu_decayed(e);
-    if (counter < 255) {
-        /* Logarithmic counter: the more hits, the less likely the next one
-         * increments it, so 8 bits cover a million hits (lfu-log-factor). */
-        double r = (double)random() / RAND_MAX;
-        double base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
-        if (r < 1.0 / (base * (double)cfg.lfu_log_factor + 1)) counter++;
+    /* As Redis: under an LFU policy an access decays, then maybe bumps, the
+     * counter; under the others it only moves the access time (OBJECT FREQ
+     * is refused there anyway). The counter survives for a later switch to
+     * LFU, decayed by the time since the last access. */
+    uint8_t counter = e->clock & 0xff;
+    if (lfu_policy()) {
+        counter = lfu_decayed(e);
+        if (counter < 255) {
+            /* Logarithmic counter: the more hits, the less likely the next
+             * one increments it, so 8 bits cover a million hits
+             * (lfu-log-factor). */
+            double r = (double)(rng_next() >> 11) * 0x1.0p-53;
+            double base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+            if (r < 1.0 / (base * (double)cfg.lfu_log_factor + 1)) counter++;
+        }
     }
     e->clock = clock_now() << 8 | counter;
 }
@@ -647,11 +689,7 @@ uint64_t ks_dbsize(int db) {
 
 uint64_t ks_expires_count(int db) {
     uint64_t n = 0;
-    for (unsigned s = 0; s < nshards; s++) {
-        shard_lock(s);
-        n += shards[s].dbs[db].nexpires;
-        shard_unlock(s);
-    }
+    for (unsigned s = 0; s < nshards; s++) n += nexp_get(&shards[s].dbs[db]);
     return n;
 }
 
@@ -863,7 +901,7 @@ static uint64_t expire_chunk(ks_table *t, int db, int64_t now, uint64_t *checked
                         *slot = e->next;
                         t->used[i]--;
                         atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
-                        t->nexpires--;
+                        nexp_add(t, -1);
                         free(e);
                         removed++;
                         continue;
@@ -892,7 +930,7 @@ uint64_t ks_active_expire(unsigned first, unsigned step, int64_t now_ms, uint64_
             ks_table *t = &shards[s].dbs[d];
             shard_lock(s);
             uint64_t size = t->size[0] > t->size[1] ? t->size[0] : t->size[1];
-            bool has = t->nexpires > 0;
+            bool has = nexp_get(t) > 0;
             shard_unlock(s);
             if (!has) continue;
             uint64_t hz = cfg.hz > 0 ? (uint64_t)cfg.hz : 10;
@@ -902,7 +940,7 @@ uint64_t ks_active_expire(unsigned first, unsigned step, int64_t now_ms, uint64_
                 uint64_t checked = 0, got;
                 shard_lock(s);
                 got = expire_chunk(t, d, now_ms, &checked);
-                bool more = t->nexpires > 0;
+                bool more = nexp_get(t) > 0;
                 shard_unlock(s);
                 removed += got;
                 done += EXPIRE_CHUNK;
@@ -916,6 +954,85 @@ uint64_t ks_active_expire(unsigned first, unsigned step, int64_t now_ms, uint64_
 out:
     atomic_fetch_add_explicit(&stat_expired, removed, memory_order_relaxed);
     return removed;
+}
+
+/* ---- eviction sampling ---------------------------------------------------
+ * evict.c chooses what to evict; these two functions are all it needs from
+ * the table: a few entries sampled from a random place (Redis's
+ * dictGetSomeKeys), and the removal of one key it chose. */
+
+/* Up to `want` entries of t (only those with an expiry when vol), from
+ * consecutive buckets starting at a random one, in both arrays while
+ * rehashing; after a run of empty buckets jump elsewhere, as Redis does.
+ * A table with candidates never yields zero: past want*10 steps without a
+ * find, the walk stops jumping and goes on until it has covered every
+ * bucket once, which only a sparse volatile table (a few keys with a TTL
+ * among many without) ever needs. Caller holds the shard lock. */
+static unsigned sample_table(ks_table *t, bool vol, unsigned want, ks_sample_fn *fn, void *priv) {
+    if (t->size[0] == 0) return 0;
+    uint64_t maxmask = t->size[0] - 1;
+    if (t->size[1] > t->size[0]) maxmask = t->size[1] - 1;
+    uint64_t cap = (uint64_t)want * 10, full = maxmask + 1;
+    uint64_t i = rng_next() & maxmask, steps = 0;
+    unsigned got = 0, emptylen = 0;
+    while (got < want) {
+        bool capped = steps >= cap;
+        if (capped && (got > 0 || steps >= cap + full)) break;
+        for (int j = 0; j < 2; j++) {
+            if (t->size[j] == 0 || i >= t->size[j]) continue;
+            /* invariant 2: b[0] below rehash_idx is empty */
+            if (j == 0 && t->rehash_idx >= 0 && i < (uint64_t)t->rehash_idx) continue;
+            ks_entry *e = t->b[j][i];
+            if (!e) {
+                if (!capped && ++emptylen >= 5 && emptylen > want) {
+                    i = rng_next() & maxmask;
+                    emptylen = 0;
+                }
+                continue;
+            }
+            emptylen = 0;
+            for (; e; e = e->next) {
+                if (vol && !(e->flags & F_EXPIRE)) continue;
+                fn(priv, e);
+                if (++got == want) return got;
+            }
+        }
+        i = (i + 1) & maxmask;
+        steps++;
+    }
+    return got;
+}
+
+unsigned ks_evict_sample(int db, bool volatile_only, unsigned want, ks_sample_fn *fn, void *priv) {
+    unsigned start = (unsigned)rng_next() & (nshards - 1);
+    for (unsigned n = 0; n < nshards; n++) {
+        unsigned s = (start + n) & (nshards - 1);
+        ks_table *t = &shards[s].dbs[db];
+        /* Lock-free look first: most shards of a volatile-* search may
+         * hold no key with a TTL. */
+        if (!(volatile_only ? nexp_get(t) : atomic_load_explicit(&t->count, memory_order_relaxed)))
+            continue;
+        shard_lock(s);
+        unsigned got = sample_table(t, volatile_only, want, fn, priv);
+        shard_unlock(s);
+        if (got) return got;
+    }
+    return 0;
+}
+
+uint64_t ks_evict_candidates(int db, bool volatile_only) {
+    return volatile_only ? ks_expires_count(db) : ks_dbsize(db);
+}
+
+size_t do_ks_evict(int db, const ks_key *k, bool volatile_only) {
+    ks_table *t = table_of(db, k);
+    ks_entry **slot = find_slot(t, k);
+    if (!slot) return 0;
+    if (volatile_only && !((*slot)->flags & F_EXPIRE)) return 0;
+    size_t freed = util_alloc_size(*slot);
+    watch_touch_key(db, k);
+    unlink_free(t, slot, slot_table(t, slot, k));
+    return freed ? freed : 1;
 }
 
 void ks_rehash_step(unsigned first, unsigned step) {

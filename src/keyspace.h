@@ -116,7 +116,7 @@ enum ks_encoding ks_entry_encoding(const ks_entry *e);
 /* The KS_RAW / KS_NOINT / KS_UNSHARED flags that recreate e's encoding
  * with do_ks_set (RENAME, COPY). */
 unsigned ks_entry_set_flags(const ks_entry *e);
-void ks_entry_touch(ks_entry *e);                      /* reset idle time, bump LFU */
+void ks_entry_touch(ks_entry *e);                      /* reset idle time; under LFU, bump the counter */
 uint32_t ks_entry_idle_seconds(const ks_entry *e);
 uint8_t ks_entry_lfu(const ks_entry *e);               /* decayed LFU counter */
 uint32_t ks_entry_lru_clock(const ks_entry *e);        /* 24-bit seconds of last access */
@@ -124,8 +124,9 @@ uint32_t ks_entry_lru_clock(const ks_entry *e);        /* 24-bit seconds of last
  * one bucket pointer (MEMORY USAGE, docs/keyspace.md). */
 size_t ks_entry_mem(const ks_entry *e);
 
-/* Key counts. Lock-free reads of per-table counters: exact when no write is
- * in flight, which is what DBSIZE in Redis gives a client too. */
+/* Key counts (keys, keys with a TTL). Lock-free reads of per-table
+ * counters: exact when no write is in flight, which is what DBSIZE in
+ * Redis gives a client too. */
 uint64_t ks_dbsize(int db);
 uint64_t ks_expires_count(int db);
 /* Bytes of bucket arrays and table headers of one database over all
@@ -162,6 +163,21 @@ uint64_t ks_active_expire(unsigned first, unsigned step, int64_t now_ms,
 /* CLIENT PAUSE stops expiry, as Redis 7.0 does: a key past its time reads
  * as absent but is not deleted (lazily or actively) until the pause ends. */
 void ks_pause_expiry(bool paused);
+/* Eviction (evict.c, docs/eviction.md).
+ * ks_evict_sample: call fn (under the shard lock, which fn must not use for
+ * anything but reading e) for up to `want` entries of db sampled from
+ * consecutive buckets of one random shard that holds candidates (every
+ * entry, or only those with a TTL when volatile_only). Returns how many
+ * were visited: 0 only when the db holds no candidate at all. Takes and
+ * releases one shard lock at a time; the caller holds none.
+ * ks_evict_candidates: the number of candidates in db, lock-free.
+ * do_ks_evict: remove k from db (caller holds its shard lock) unless it is
+ * gone, or has no TTL when volatile_only; reports the change to WATCH.
+ * Returns the bytes freed (the entry's allocation), 0 if nothing was. */
+typedef void ks_sample_fn(void *priv, const ks_entry *e);
+unsigned ks_evict_sample(int db, bool volatile_only, unsigned want, ks_sample_fn *fn, void *priv);
+uint64_t ks_evict_candidates(int db, bool volatile_only);
+size_t do_ks_evict(int db, const ks_key *k, bool volatile_only);
 
 /* Background rehash work for idle shards: a few buckets per call. */
 void ks_rehash_step(unsigned first, unsigned step);

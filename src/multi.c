@@ -182,8 +182,8 @@ typedef struct queued_cmd {
 typedef struct multi_state {
     queued_cmd *q;
     int n, cap;
-    uint32_t flags;          /* the queued commands' flags, OR-ed */
     bool dirty_exec;         /* a command was rejected while queueing */
+    uint32_t cmd_flags;      /* the queued commands' flags, OR-ed (EXEC's OOM check) */
 } multi_state;
 
 static void multi_free(multi_state *ms) {
@@ -238,7 +238,7 @@ bool multi_maybe_queue(client *c, const command *cmd) {
         ms->q = xrealloc(ms->q, sizeof(queued_cmd) * (size_t)ms->cap);
     }
     ms->q[ms->n++] = (queued_cmd){cmd, c->argc, argv_copy(c->argc, c->argv)};
-    ms->flags |= cmd->flags;
+    ms->cmd_flags |= cmd->flags;
     reply_simple(c, "QUEUED");
     return true;
 }
@@ -254,7 +254,7 @@ int multi_queued(const client *c) {
 }
 
 uint32_t multi_queued_flags(const client *c) {
-    return c->mstate ? c->mstate->flags : 0;
+    return c->mstate ? c->mstate->cmd_flags : 0;
 }
 
 void multi_teardown(void) {

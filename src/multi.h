@@ -55,8 +55,9 @@ void multi_client_reset(client *c);
 
 /* Number of queued commands, or -1 outside MULTI (CLIENT LIST multi=). */
 int multi_queued(const client *c);
-/* The queued commands' CMD_* flags OR-ed (CLIENT PAUSE WRITE holds an
- * EXEC that would write). */
+/* The command-table flags of the queued commands OR-ed together (0
+ * outside MULTI): EXEC is refused under OOM when they include denyoom, and
+ * CLIENT PAUSE WRITE holds an EXEC that would write. */
 uint32_t multi_queued_flags(const client *c);
 
 void multi_teardown(void);

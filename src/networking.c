@@ -55,9 +55,11 @@
 #include "acl.h"
 #include "commands.h"
 #include "config.h"
+#include "evict.h"
 #include "keyspace.h"
 #include "latency.h"
 #include "log.h"
+#include "memory.h"
 #include "multi.h"
 #include "pubsub.h"
 #include "server.h"
@@ -712,8 +714,8 @@ static void on_notify(evutil_socket_t fd, short what, void *arg) {
     } while (nk == 64);
 }
 
-/* Per-thread cron: this thread's share of active expiry and rehashing, and
- * idle-client timeouts. */
+/* Per-thread cron: this thread's share of active expiry and rehashing, an
+ * eviction that ran out of time, and idle-client timeouts. */
 static void on_cron(evutil_socket_t fd, short what, void *arg) {
     worker *w = arg;
     int64_t now = util_ms();
@@ -725,6 +727,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
         latency_add_sample_if_needed("expire-cycle", (util_mono_us() - t0) / 1000);
     }
     ks_rehash_step((unsigned)w->id, (unsigned)nworkers);
+    evict_cron();
     /* A client that never reads never triggers on_write again, so the
      * output limits are also checked here. */
     client *over[64];
@@ -761,8 +764,11 @@ static void *worker_main(void *arg) {
     char name[16];
     snprintf(name, sizeof(name), "strata-io-%d", w->id);
     pthread_setname_np(pthread_self(), name);
+    mem_thread_register();
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     pubsub_thread_exit();
+    evict_thread_exit();
+    mem_thread_exit();
     return NULL;
 }
 

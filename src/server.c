@@ -21,6 +21,7 @@
 #include "keyspace.h"
 #include "latency.h"
 #include "log.h"
+#include "memory.h"
 #include "multi.h"
 #include "networking.h"
 #include "pubsub.h"
@@ -49,7 +50,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 }
 
 /* Every 100 ms: the LRU clock, the ops/sec sample (average over the last
- * 16 samples, as Redis's instantaneous_ops_per_sec), the memory peak. */
+ * 16 samples, as Redis's instantaneous_ops_per_sec), used_memory where it
+ * is cached (memory.h) and its peak. */
 static void on_clock(evutil_socket_t fd, short what, void *arg) {
     static uint64_t samples[16], last_cmds;
     static int64_t last_us;
@@ -65,7 +67,7 @@ static void on_clock(evutil_socket_t fd, short what, void *arg) {
     }
     last_cmds = cmds;
     last_us = now_us;
-    size_t used = util_used_memory();
+    size_t used = mem_refresh();   /* the libc build's cached figure, too */
     if (used > atomic_load(&srv.peak_memory)) atomic_store(&srv.peak_memory, used);
     struct timeval tv = {0, 100000};
     event_add(clock_ev, &tv);
@@ -141,6 +143,7 @@ int server_main(int argc, char **argv) {
         return 0;
     }
 
+    mem_setup();
     srv.start_ms = util_ms();
     srv.executable = argv[0];
     make_runid();
@@ -185,7 +188,7 @@ int server_main(int argc, char **argv) {
         return 1;
     }
     write_pidfile();
-    srv.startup_memory = util_used_memory();
+    srv.startup_memory = mem_refresh();
 
     shutdown_ev = event_new(main_base, -1, EV_PERSIST, on_shutdown, NULL);
     event_add(shutdown_ev, NULL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <malloc.h>
@@ -213,32 +214,32 @@ bool util_eq_nocase(const char *s, size_t len, const char *word) {
     return wl == len && strncasecmp(s, word, len) == 0;
 }
 
-bool util_parse_memory(const char *s, long long *out) {
-    size_t len = strlen(s);
-    size_t digits = len;
-    long long mul = 1;
-    struct { const char *suf; long long mul; } units[] = {
-        {"kb", 1024}, {"mb", 1024LL * 1024}, {"gb", 1024LL * 1024 * 1024},
-        {"k", 1000}, {"m", 1000000}, {"g", 1000000000}, {"b", 1},
-    };
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        size_t sl = strlen(units[i].suf);
-        if (len >= sl && strcasecmp(s + len - sl, units[i].suf) == 0) {
-            digits = len - sl;
-            mul = units[i].mul;
+bool util_parse_memory(const char *s, unsigned long long *out) {
+    /* Redis's memtoull, quirks included: digits then an optional unit;
+     * no sign or space; no digits at all is 0 (CONFIG SET maxmemory ""
+     * replies OK); more digits than fit saturate (strtoull), and the unit
+     * multiplies modulo 2^64 ("18446744073709551615kb" is accepted). */
+    const char *u = s;
+    while (*u >= '0' && *u <= '9') u++;
+    unsigned long long mul;
+    if (!*u || !strcasecmp(u, "b")) mul = 1;
+    else if (!strcasecmp(u, "k")) mul = 1000;
+    else if (!strcasecmp(u, "kb")) mul = 1024;
+    else if (!strcasecmp(u, "m")) mul = 1000 * 1000;
+    else if (!strcasecmp(u, "mb")) mul = 1024 * 1024;
+    else if (!strcasecmp(u, "g")) mul = 1000ULL * 1000 * 1000;
+    else if (!strcasecmp(u, "gb")) mul = 1024ULL * 1024 * 1024;
+    else return false;
+    if (u - s >= 128) return false;      /* memtoull's digit buffer */
+    unsigned long long v = 0;
+    for (const char *p = s; p < u; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (ULLONG_MAX - d) / 10) {
+            v = ULLONG_MAX;
             break;
         }
-    }
-    /* Digits only, as Redis's memtoull reads them: leading zeros are
-     * fine, a sign or a space is not, and no digits at all is 0 (CONFIG
-     * SET maxmemory "" replies OK on Redis). */
-    long long v = 0;
-    for (size_t i = 0; i < digits; i++) {
-        int d = s[i] - '0';
-        if (d < 0 || d > 9 || v > (LLONG_MAX - d) / 10) return false;
         v = v * 10 + d;
     }
-    if (v > LLONG_MAX / mul) return false;
     *out = v * mul;
     return true;
 }
@@ -276,25 +277,6 @@ char *xstrndup(const char *s, size_t n) {
 }
 
 size_t util_alloc_size(void *p) { return malloc_usable_size(p); }
-
-size_t util_used_memory(void) {
-#ifdef USE_JEMALLOC
-    /* stats are cached per epoch; bump it so the figure is current */
-    uint64_t epoch = 1;
-    size_t sz = sizeof(epoch);
-    mallctl("epoch", &epoch, &sz, &epoch, sz);
-    size_t allocated = 0;
-    sz = sizeof(allocated);
-    if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) == 0) return allocated;
-    return 0;
-#elif defined(__SANITIZE_ADDRESS__)
-    /* ASan replaces malloc, and mallinfo2 then reports nothing. */
-    return __sanitizer_get_current_allocated_bytes();
-#else
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
-#endif
-}
 
 size_t util_rss_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");

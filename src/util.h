@@ -33,8 +33,11 @@ bool util_glob_match(const char *pat, size_t plen, const char *s, size_t slen,
 /* Case-insensitive compare of a length-delimited string to a C string. */
 bool util_eq_nocase(const char *s, size_t len, const char *word);
 
-/* Memory units as redis.conf reads them: 1k=1000, 1kb=1024, mb, gb... */
-bool util_parse_memory(const char *s, long long *out);
+/* Memory units as redis.conf reads them (Redis's memtoull): 1k=1000,
+ * 1kb=1024, m, mb, g, gb, b; digits only. Too many digits saturate and the
+ * unit then wraps modulo 2^64, as in Redis; callers with a signed field
+ * see such values as negative and reject them by their bounds. */
+bool util_parse_memory(const char *s, unsigned long long *out);
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
@@ -43,8 +46,6 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Bytes the allocator really gave for p (malloc_usable_size). */
 size_t util_alloc_size(void *p);
-/* Process-wide allocated bytes (jemalloc stats, or mallinfo2 under libc). */
-size_t util_used_memory(void);
 size_t util_rss_bytes(void);
 /* jemalloc's stats.allocated / active / resident; false (all 0) under
  * libc. */

@@ -3,7 +3,7 @@
  * all-or-nothing rule and error texts, and CONFIG REWRITE round trips.
  * Error texts were taken from redis-server 7.0.15's CONFIG SET replies;
  * where strata's directive table has other bounds than Redis (hz, port
- * mutability, maxmemory-samples) only the message format is compared.
+ * mutability) only the message format is compared.
  * Files live in a private temporary directory removed after each test. */
 #include "unit.h"
 
@@ -338,8 +338,9 @@ TEST(config_load_fatal) {
 TEST(config_get_patterns) {
     fresh();
     dump d = get_all("maxmemory*");
-    CHECK_EQ(d.n, 3);
-    CHECK_STR(d.s, "maxmemory=0\nmaxmemory-policy=noeviction\nmaxmemory-samples=5\n");
+    CHECK_EQ(d.n, 4);
+    CHECK_STR(d.s, "maxmemory=0\nmaxmemory-policy=noeviction\nmaxmemory-samples=5\n"
+                   "maxmemory-eviction-tenacity=10\n");
     free(d.s);
     d = get_all("*");
     size_t all = d.n;
@@ -465,7 +466,11 @@ TEST(config_set_errors) {
          "ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config"},
         /* strata's bounds (Redis: 1..INT_MAX); the format is Redis's */
         {"hz", "5", "maxmemory-samples", "0",
-         "ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument must be between 1 and 64 inclusive"},
+         "ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument must be between 1 and 2147483647 inclusive"},
+        {"maxmemory-eviction-tenacity", "101", NULL, NULL,
+         "ERR CONFIG SET failed (possibly related to argument 'maxmemory-eviction-tenacity') - argument must be between 0 and 100 inclusive"},
+        {"proto-max-bulk-len", "99999999999999999999999", NULL, NULL,
+         "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between 1048576 and 9223372036854775807 inclusive"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[512] = "";

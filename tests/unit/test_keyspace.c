@@ -305,9 +305,18 @@ TEST(ks_encoding_and_clock) {
     CHECK_EQ(ks_entry_idle_seconds(e), 7);
     ks_entry_touch(e);
     CHECK_EQ(ks_entry_idle_seconds(e), 0);
-    CHECK(ks_entry_lfu(e) >= 5 && ks_entry_lfu(e) <= 6);
+    /* Not an LFU policy: an access moves only the time, as in Redis. */
+    CHECK_EQ(ks_entry_lfu(e), 5);
+    cfg.maxmemory_policy = MM_ALLKEYS_LFU;
+    ks_entry_touch(e);
+    CHECK_EQ(ks_entry_lfu(e), 6);               /* at LFU_INIT_VAL the first hit always counts */
     for (int i = 0; i < 1000; i++) ks_entry_touch(e);
-    CHECK(ks_entry_lfu(e) > 6);
+    uint8_t f = ks_entry_lfu(e);
+    CHECK(f > 6 && f < 30);                     /* logarithmic: 1000 hits, ~+10 */
+    /* lfu-decay-time 1: one step per minute idle (whole minutes crossed) */
+    ks_clock_update(NOW + 7000 + 120000);
+    CHECK_EQ(ks_entry_lfu(e), f - 2);
+    cfg.maxmemory_policy = MM_NOEVICTION;
     ks_unlock_key(&k);
     ks_clock_update(util_ms());
     done();
@@ -1133,5 +1142,71 @@ TEST(ks_concurrent_set_get) {
     uint64_t nexp = ks_expires_count(0);
     CHECK(nexp <= found);
     free(got);
+    done();
+}
+
+/* ---- eviction sampling ------------------------------------------------------ */
+
+typedef struct sampled {
+    int n, with_ttl;
+    char last[32];
+} sampled;
+
+static void on_sample(void *priv, const ks_entry *e) {
+    sampled *s = priv;
+    size_t kl;
+    const char *k = ks_entry_key(e, &kl);
+    s->n++;
+    if (ks_entry_expire(e) != KS_NO_EXPIRE) s->with_ttl++;
+    snprintf(s->last, sizeof(s->last), "%.*s", (int)kl, k);
+}
+
+TEST(ks_evict_sample_and_evict) {
+    fresh();
+    sampled s = {0};
+    CHECK_EQ(ks_evict_sample(0, false, 5, on_sample, &s), 0);     /* empty db */
+    CHECK_EQ(s.n, 0);
+    char k[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        puts_(0, k, "v");
+    }
+    /* one key with a TTL among 5000: a volatile sample still finds it */
+    put(0, "only-ttl", 8, "v", 1, NOW + 100000, 0);
+    CHECK_EQ(ks_evict_candidates(0, true), 1);
+    CHECK_EQ(ks_evict_candidates(0, false), 5001);
+    CHECK_EQ(ks_evict_candidates(1, false), 0);
+    for (int round = 0; round < 20; round++) {
+        memset(&s, 0, sizeof(s));
+        /* (a sample may hold an entry twice, as Redis's dictGetSomeKeys) */
+        unsigned got = ks_evict_sample(0, true, 5, on_sample, &s);
+        CHECK(got >= 1 && got <= 5);
+        CHECK_EQ(s.with_ttl, (int)got);
+        CHECK_STR(s.last, "only-ttl");
+    }
+    /* all keys: exactly `want` entries, any of them */
+    memset(&s, 0, sizeof(s));
+    CHECK_EQ(ks_evict_sample(0, false, 5, on_sample, &s), 5);
+    CHECK_EQ(s.n, 5);
+    memset(&s, 0, sizeof(s));
+    CHECK_EQ(ks_evict_sample(0, false, 64, on_sample, &s), 64);
+    /* do_ks_evict: volatile_only spares a key without TTL */
+    ks_key a = key_of("k7"), t = key_of("only-ttl"), none = key_of("nosuch");
+    ks_lock_key(&a);
+    CHECK_EQ(do_ks_evict(0, &a, true), 0);
+    CHECK(do_ks_evict(0, &a, false) >= 16);     /* the entry's allocation */
+    CHECK_EQ(do_ks_evict(0, &a, false), 0);     /* gone */
+    ks_unlock_key(&a);
+    ks_lock_key(&t);
+    CHECK(do_ks_evict(0, &t, true) > 0);
+    ks_unlock_key(&t);
+    ks_lock_key(&none);
+    CHECK_EQ(do_ks_evict(0, &none, false), 0);
+    ks_unlock_key(&none);
+    CHECK(!has(0, "k7", NOW) && !has(0, "only-ttl", NOW) && has(0, "k8", NOW));
+    CHECK_EQ(ks_evict_candidates(0, true), 0);
+    memset(&s, 0, sizeof(s));
+    CHECK_EQ(ks_evict_sample(0, true, 5, on_sample, &s), 0);
+    CHECK_EQ(ks_dbsize(0), 4999);
     done();
 }

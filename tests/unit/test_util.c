@@ -226,30 +226,38 @@ TEST(util_glob_pathological) {
 }
 
 TEST(util_parse_memory) {
-    static const struct { const char *s; long long v; } ok[] = {
+    /* redis-server 7.0.15's CONFIG SET maxmemory accepts each of these and
+     * CONFIG GET answers the value (memtoull). */
+    static const struct { const char *s; unsigned long long v; } ok[] = {
         {"0", 0}, {"5", 5}, {"1b", 1}, {"1B", 1}, {"100k", 100000}, {"100K", 100000},
         {"1kb", 1024}, {"1kB", 1024}, {"1KB", 1024}, {"1m", 1000000}, {"1mb", 1048576},
-        {"1MB", 1048576}, {"1g", 1000000000}, {"1gb", 1073741824LL}, {"2GB", 2147483648LL},
-        {"512kb", 524288}, {"9223372036854775807", LLONG_MAX},
-        {"8589934591gb", 8589934591LL * 1073741824LL},
-        /* redis-server 7.0 accepts these through memtoull (CONFIG SET
-         * maxmemory replies OK): leading zeros, and no digits at all. */
+        {"1MB", 1048576}, {"1g", 1000000000}, {"1gb", 1073741824ULL}, {"2GB", 2147483648ULL},
+        {"512kb", 524288}, {"9223372036854775807", 9223372036854775807ULL},
+        {"9223372036854775808", 9223372036854775808ULL},
+        {"18446744073709551615", 18446744073709551615ULL},
+        {"8589934591gb", 8589934591ULL * 1073741824ULL},
+        /* leading zeros, and no digits at all */
         {"01mb", 1048576}, {"007", 7}, {"", 0}, {"mb", 0},
+        /* strtoull saturates, then the unit wraps modulo 2^64 */
+        {"18446744073709551616", 18446744073709551615ULL},
+        {"99999999999999999999999", 18446744073709551615ULL},
+        {"18446744073709551615kb", 18446744073709550592ULL},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        long long v = -42;
+        unsigned long long v = 42;
         if (!CHECK(util_parse_memory(ok[i].s, &v))) fprintf(stderr, "  rejected \"%s\"\n", ok[i].s);
         else if (!CHECK_EQ(v, ok[i].v)) fprintf(stderr, "  for \"%s\"\n", ok[i].s);
     }
-    /* "argument must be a memory value" on redis-server 7.0 (overflow
-     * aside: Redis saturates, we refuse what a long long cannot hold). */
+    /* "argument must be a memory value" on redis-server 7.0.15 */
     static const char *bad[] = {"-1", "+1", " 1", "1 ", "1.5mb", "1x", "1 mb", "1mbb", "kb1",
-                                "1tb", "-1mb", "8589934592gb", "9223372036854775808",
-                                "99999999999999999999999"};
+                                "1tb", "-1mb", "-0", "0x10", "1bb",
+                                /* memtoull's 128-byte digit buffer */
+                                "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+                                "000000000000000000000000000000000000000000000000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        long long v = 0;
+        unsigned long long v = 0;
         if (!CHECK(!util_parse_memory(bad[i], &v)))
-            fprintf(stderr, "  accepted \"%s\" as %lld\n", bad[i], v);
+            fprintf(stderr, "  accepted \"%s\" as %llu\n", bad[i], v);
     }
 }
 
