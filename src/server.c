@@ -1,5 +1,5 @@
 /* server.c: process lifecycle. Starts modules in dependency order (config,
- * log, keyspace, commands, pubsub, networking) and stops them in reverse; owns the
+ * log, keyspace, commands, pubsub, durability, networking) and stops them in reverse; owns the
  * main thread's event loop (listeners, signals, the clock cron), daemonize,
  * the pidfile, and graceful shutdown on SIGTERM/SIGINT/SHUTDOWN. */
 #include "server.h"
@@ -18,6 +18,7 @@
 #include "acl.h"
 #include "commands.h"
 #include "config.h"
+#include "durability.h"
 #include "keyspace.h"
 #include "latency.h"
 #include "log.h"
@@ -183,10 +184,13 @@ int server_main(int argc, char **argv) {
     commands_setup();
     acl_setup();
     pubsub_setup();
+    durability_setup();
     if (!net_setup(main_base)) {
         log_warning("Failed listening on port %lld (tcp), aborting.", cfg.port);
         return 1;
     }
+    /* Recovery after the listeners are up: clients get -LOADING meanwhile. */
+    durability_start();
     write_pidfile();
     srv.startup_memory = mem_refresh();
 
@@ -206,6 +210,7 @@ int server_main(int argc, char **argv) {
 
     /* Reverse order of setup. */
     net_teardown();
+    durability_teardown();   /* the last records written and fsynced */
     multi_teardown();   /* after every client is gone */
     event_free(shutdown_ev);
     event_free(sigterm_ev);
