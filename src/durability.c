@@ -176,7 +176,11 @@ static void *loader_main(void *arg) {
     atomic_store(&ld.records, res.records);
     if (st != WAL_REPLAY_OK) {
         log_warning("%s", err);
-        if (st == WAL_REPLAY_CORRUPT)
+        if (st == WAL_REPLAY_CORRUPT && res.torn && o.load_truncated == false)
+            log_warning("The last WAL record is incomplete (a crash while it was written) and "
+                        "aof-load-truncated is no: strata refuses to start. Set 'aof-load-truncated yes' "
+                        "to cut it off and start.");
+        else if (st == WAL_REPLAY_CORRUPT)
             log_warning("The write-ahead log is corrupted: strata refuses to start. Inspect it with "
                         "'strata-check wal %s'. To start anyway with the records before the bad one "
                         "(later ones are set aside as *.skipped), set 'wal-truncate-corrupt yes'.",
