@@ -231,7 +231,7 @@ static void take_staged(void) {
         ws_take(&W.spare, &hi);
         if (W.spare.len) {
             if (W.tail.len + W.spare.len > W.tail.cap) {
-                size_t cap = W.tail.cap * 2;
+                size_t cap = W.tail.cap ? W.tail.cap * 2 : 64 * 1024;
                 while (cap < W.tail.len + W.spare.len) cap *= 2;
                 W.tail.p = xrealloc(W.tail.p, cap);
                 W.tail.cap = cap;
@@ -414,21 +414,27 @@ static void *sync_main(void *arg) {
         pthread_cond_timedwait(&sync_cond, &wal_lock, &ts);
         if (W.stop) break;
         int policy = (int)cfg.appendfsync;
-        take_staged();
-        if (!write_tail()) continue;
-        if (policy == WAL_FSYNC_NO) {
-            commit_locked(false);
+        if (policy != WAL_FSYNC_EVERYSEC) {
+            /* always: reactors fsync what they commit; this only catches
+             * records crons staged, and retries. no: write only. */
+            commit_locked(policy == WAL_FSYNC_ALWAYS);
             continue;
         }
-        if (W.need_rewrite || (W.tail.len == 0 && !wal_error())) {
-            if (W.need_rewrite) commit_locked(true);
-            else clear_error();
+        take_staged();
+        if (!write_tail()) continue;
+        if (W.tail.len == 0 && !W.need_rewrite) {
+            clear_error();
+            continue;
+        }
+        if (W.need_rewrite) {
+            commit_locked(true);
             continue;
         }
         int fd = dup(W.fd);
         if (fd < 0) continue;
         unsigned gen = W.seg_gen;
-        size_t covered = W.tail_written;
+        /* The file offset this fsync makes durable, and the seq it covers. */
+        uint64_t upto = W.synced_bytes + W.tail_written;
         uint64_t hi = W.tail_hi;
         pthread_mutex_unlock(&wal_lock);
         int64_t t0 = util_mono_us();
@@ -442,7 +448,11 @@ static void *sync_main(void *arg) {
             continue;
         }
         note_fsync(t0);
-        if (W.need_rewrite) continue;
+        /* Someone may have synced (or rewritten) meanwhile: drop only what
+         * is still in the tail below `upto`. */
+        if (W.need_rewrite || upto <= W.synced_bytes) continue;
+        size_t covered = (size_t)(upto - W.synced_bytes);
+        if (covered > W.tail_written) covered = W.tail_written;
         memmove(W.tail.p, W.tail.p + covered, W.tail.len - covered);
         W.tail.len -= covered;
         W.tail_written -= covered;
