@@ -67,7 +67,7 @@ static struct {
 } W = {.fd = -1};
 
 static _Atomic uint64_t written_seq, synced_seq;
-static _Atomic int cur_err;
+_Atomic int wal_cur_err;
 static struct {
     _Atomic uint64_t fsyncs, fsync_last_us, fsync_max_us, fsync_total_us, write_errors;
     _Atomic int64_t last_fsync_ms, last_error_ms;
@@ -76,11 +76,10 @@ static struct {
 
 uint64_t wal_written_seq(void) { return atomic_load(&written_seq); }
 uint64_t wal_synced_seq(void) { return atomic_load(&synced_seq); }
-int wal_error(void) { return atomic_load_explicit(&cur_err, memory_order_relaxed); }
 bool wal_is_open(void) { return W.open; }
 
 static void set_error(int e, const char *what) {
-    int was = atomic_exchange(&cur_err, e);
+    int was = atomic_exchange(&wal_cur_err, e);
     atomic_fetch_add(&stats.write_errors, 1);
     atomic_store(&stats.last_errno, e);
     atomic_store(&stats.last_error_ms, util_ms());
@@ -90,7 +89,7 @@ static void set_error(int e, const char *what) {
 }
 
 static void clear_error(void) {
-    if (atomic_exchange(&cur_err, 0))
+    if (atomic_exchange(&wal_cur_err, 0))
         log_warning("Write-ahead log writes succeed again: write commands are accepted.");
 }
 
@@ -211,7 +210,7 @@ bool wal_open(const wal_opts *o, uint64_t last_seq, char *err, size_t errlen) {
     W.tail_hi = last_seq;
     atomic_store(&written_seq, last_seq);
     atomic_store(&synced_seq, last_seq);
-    atomic_store(&cur_err, 0);
+    atomic_store(&wal_cur_err, 0);
     W.open = true;
     W.stop = false;
     W.sync_thread = o->sync_thread;
@@ -488,7 +487,7 @@ void wal_close(void) {
     free(W.segs);
     W.segs = NULL;
     W.nsegs = 0;
-    atomic_store(&cur_err, 0);
+    atomic_store(&wal_cur_err, 0);
     pthread_mutex_unlock(&wal_lock);
 }
 
