@@ -125,7 +125,7 @@ static void progress(void *priv, uint64_t done, uint64_t total, uint64_t records
     atomic_store(&ld.done_bytes, done);
     atomic_store(&ld.records, records);
     double secs = (double)(util_ms() - atomic_load(&ld.start_ms)) / 1000.0;
-    log_notice("Loading the WAL: %.1f%% (%" PRIu64 " records, %.0f records/s)",
+    log_notice("Loading the WAL: %.1f%% (%" PRIu64 " records, %.0f keys/s)",
                total ? 100.0 * (double)done / (double)total : 100.0, records,
                secs > 0 ? (double)records / secs : 0.0);
 }
