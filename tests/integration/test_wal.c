@@ -49,7 +49,8 @@ static hserver *start_wal(const char *file, int line, const char *dd, const char
     bool loaded = false;
     for (int i = 0; c && !c->err && i < 1000 * h_slow() && !loaded; i++) {
         redisReply *r = redisCommand(c, "INFO persistence");
-        loaded = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "loading:0");
+        /* "\nloading:0": async_loading:0 must not match */
+        loaded = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "\nloading:0\r");
         if (r) freeReplyObject(r);
         if (!loaded) h_sleep_ms(10);
     }
@@ -578,6 +579,9 @@ TEST(wal_loading_reply_during_recovery)
     EXPECT_CMD(d, "\"1499\"", "GET key:1499");
     EXPECT_CMD(d, "+PONG", "PING");
     CHECK(file_contains(h_path(s2, "stdout.log"), "DB loaded from the write-ahead log"));
+    /* progress is logged about every second: percent and keys/s */
+    CHECK(file_contains(h_path(s2, "stdout.log"), "Loading the WAL: "));
+    CHECK(file_contains(h_path(s2, "stdout.log"), "keys/s)"));
 }
 
 /* ---- appendonly at run time ------------------------------------------ */
