@@ -60,6 +60,7 @@ static struct {
     size_t tail_written;
     uint64_t tail_hi;           /* last seq in tail (or written before it) */
     bool need_rewrite;          /* invariant 4: an fsync failed */
+    bool fsync_failed;          /* the error is an fsync's: only a good fsync clears it */
     seg *segs;                  /* closed segments, oldest first */
     int nsegs;
     bool sync_thread, stop;
@@ -212,6 +213,7 @@ bool wal_open(const wal_opts *o, uint64_t last_seq, char *err, size_t errlen) {
     atomic_store(&synced_seq, last_seq);
     atomic_store(&wal_cur_err, 0);
     W.open = true;
+    W.fsync_failed = false;
     W.stop = false;
     W.sync_thread = o->sync_thread;
     if (W.sync_thread) pthread_create(&W.tid, NULL, sync_main, NULL);
@@ -282,10 +284,12 @@ static bool sync_locked(void) {
     int64_t t0 = util_mono_us();
     if (fdatasync(W.fd) != 0) {
         W.need_rewrite = true;
+        W.fsync_failed = true;
         set_error(errno, "fsyncing");
         return false;
     }
     note_fsync(t0);
+    W.fsync_failed = false;
     W.synced_bytes += W.tail.len;
     W.tail.len = 0;
     W.tail_written = 0;
@@ -310,7 +314,12 @@ static bool commit_locked(bool sync) {
     } else if (sync && W.need_rewrite) {
         return false;
     }
-    clear_error();
+    /* A write succeeded; an fsync error stands until an fsync succeeds
+     * (as Redis's aof_bio_fsync_status), unless nothing is fsynced now. */
+    if (!W.fsync_failed || policy == WAL_FSYNC_NO) {
+        W.fsync_failed = false;
+        clear_error();
+    }
     if (W.synced_bytes + W.tail.len >= W.segment_size) rotate_locked();
     return true;
 }
@@ -422,7 +431,7 @@ static void *sync_main(void *arg) {
         take_staged();
         if (!write_tail()) continue;
         if (W.tail.len == 0 && !W.need_rewrite) {
-            clear_error();
+            if (!W.fsync_failed) clear_error();
             continue;
         }
         if (W.need_rewrite) {
@@ -443,6 +452,7 @@ static void *sync_main(void *arg) {
         if (gen != W.seg_gen) continue;   /* rotated meanwhile: rotation synced it */
         if (r != 0) {
             W.need_rewrite = true;
+            W.fsync_failed = true;
             set_error(e, "fsyncing");
             continue;
         }
@@ -457,6 +467,7 @@ static void *sync_main(void *arg) {
         W.tail_written -= covered;
         W.synced_bytes += covered;
         if (hi > atomic_load(&synced_seq)) atomic_store(&synced_seq, hi);
+        W.fsync_failed = false;
         if (W.tail_written == W.tail.len) clear_error();
         if (W.synced_bytes + W.tail.len >= W.segment_size) rotate_locked();
     }
