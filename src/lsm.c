@@ -54,7 +54,7 @@
 #include "memory.h"
 #include "sstable.h"
 
-#define LSM_LEVELS 7
+#define LSM_LEVELS MANIFEST_LEVELS
 
 __attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen,
                                                          const char *fmt, ...) {
@@ -391,6 +391,21 @@ enum lsm_status lsm_open(const lsm_opts *o, lsm **out, char *err, size_t errlen)
     st = manifest_read(mpath, &m, err, errlen);
     bool rewrite = false;
     if (st == LSM_NOTFOUND) {
+        /* A new store. SSTables without a MANIFEST mean the MANIFEST was
+         * lost, not a crash (the first MANIFEST is written before any
+         * flush): refuse rather than delete them as orphans. */
+        DIR *dd = opendir(l->dir);
+        struct dirent *e;
+        uint64_t num;
+        int nsst = 0;
+        while (dd && (e = readdir(dd)))
+            nsst += parse_sst_name(e->d_name, &num);
+        if (dd) closedir(dd);
+        if (nsst) {
+            seterr(err, errlen, "%s: missing, but %s holds %d SSTable(s)", mpath, l->dir, nsst);
+            st = LSM_CORRUPT;
+            goto fail;
+        }
         m.next_file = 1;
         rewrite = true;
         st = LSM_OK;
@@ -430,6 +445,11 @@ enum lsm_status lsm_open(const lsm_opts *o, lsm **out, char *err, size_t errlen)
     for (size_t i = 0; i < m.nfiles; i++) {
         const manifest_file *mf = &m.files[i];
         char path[4096];
+        if (mf->level < 0 || mf->level >= LSM_LEVELS) {
+            seterr(err, errlen, "%s: corrupt MANIFEST: level %d out of range", mpath, mf->level);
+            st = LSM_CORRUPT;
+            goto fail;
+        }
         manifest_sst_path(path, sizeof(path), l->dir, mf->number);
         sst *t;
         if ((st = sst_open(path, &t, err, errlen))) {

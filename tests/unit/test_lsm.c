@@ -10,6 +10,9 @@
 #include "lsm.h"
 #include "manifest.h"
 #include "unit.h"
+/* The checker (strata-check's LSM part) is tested here, against the
+ * engine's files, through its FILE-parameterized entry point. */
+#include "../../tools/check/check_lsm.c"
 
 static char root[256];
 static int dircount;
@@ -605,6 +608,12 @@ TEST(corruption_refused_by_name) {
     snprintf(mpath, sizeof(mpath), "%s/MANIFEST", dir);
     REQUIRE(truncate(mpath, 30) == 0);
     expect_open_refused(dir, mpath);
+    /* A lost MANIFEST: the SSTables are not deleted as orphans. */
+    make_store(dir, sizeof(dir), sst, sizeof(sst));
+    snprintf(mpath, sizeof(mpath), "%s/MANIFEST", dir);
+    REQUIRE(unlink(mpath) == 0);
+    expect_open_refused(dir, mpath);
+    CHECK(access(sst, F_OK) == 0);
 }
 
 TEST(crash_between_file_write_and_manifest_leaves_orphans_removed) {
@@ -635,4 +644,52 @@ TEST(crash_between_file_write_and_manifest_leaves_orphans_removed) {
     expect_get(l, 0, 500, "after", 5);
     CHECK_EQ(lsm_compact_all(l, err, sizeof(err)), LSM_OK);
     lsm_close(l);
+}
+
+static int run_check(char *out, size_t outlen, int argc, char **argv) {
+    FILE *o = tmpfile(), *e = tmpfile();
+    int rc = check_lsm_run(argc, argv, o, e);
+    size_t n = 0;
+    FILE *fs[2] = {o, e};
+    for (int i = 0; i < 2; i++) {
+        rewind(fs[i]);
+        n += fread(out + n, 1, outlen - 1 - n, fs[i]);
+        fclose(fs[i]);
+    }
+    out[n] = '\0';
+    return rc;
+}
+
+TEST(check_tool_verifies_and_dumps) {
+    char dir[512], sst[600], mpath[700], orphan[700];
+    static char out[1 << 16];
+    make_store(dir, sizeof(dir), sst, sizeof(sst));
+    snprintf(mpath, sizeof(mpath), "%s/MANIFEST", dir);
+    char *a1[] = {"dir", "--dump", dir};
+    CHECK_EQ(run_check(out, sizeof(out), 3, a1), 0);
+    CHECK(strstr(out, "OK L0") && strstr(out, "next_file"));
+    char *a2[] = {"strata-check", "sst", "--dump", sst};
+    CHECK_EQ(run_check(out, sizeof(out), 4, a2), 0);
+    CHECK(strstr(out, "key=\"\\x00\\x00\\x05\\xff\" seq=1") != NULL);
+    CHECK(strstr(out, "val=\"some value text\"") != NULL);
+    char *a3[] = {"manifest", "--dump", mpath};
+    CHECK_EQ(run_check(out, sizeof(out), 3, a3), 0);
+    CHECK(strstr(out, "L0 000001.sst") != NULL);
+    /* An orphan is reported, not an error. */
+    manifest_sst_path(orphan, sizeof(orphan), dir, 9);
+    FILE *f = fopen(orphan, "w");
+    fputs("junk", f);
+    fclose(f);
+    CHECK_EQ(run_check(out, sizeof(out), 3, a1), 0);
+    CHECK(strstr(out, "ORPHAN") != NULL);
+    /* A corrupt block: named. */
+    flip(sst, 7);
+    CHECK_EQ(run_check(out, sizeof(out), 3, a1), 1);
+    CHECK(strstr(out, "CORRUPT") && strstr(out, sst));
+    CHECK_EQ(run_check(out, sizeof(out), 4, a2), 1);
+    flip(mpath, 30);
+    CHECK_EQ(run_check(out, sizeof(out), 3, a3), 1);
+    CHECK(strstr(out, mpath) != NULL);
+    char *a4[] = {"sst"};
+    CHECK_EQ(run_check(out, sizeof(out), 1, a4), 2);
 }
