@@ -338,11 +338,11 @@ TEST(model_random_ops_across_levels) {
 
 /* Readers keep reading while flushes and background compactions replace
  * the files under them. */
-static volatile int reader_stop;
+static int reader_stop; /* atomic */
 static lsm *reader_lsm;
 static void *reader(void *arg) {
     int *errors = arg;
-    while (!reader_stop) {
+    while (!__atomic_load_n(&reader_stop, __ATOMIC_RELAXED)) {
         for (int k = 0; k < 50; k++) {
             char key[8], *v = NULL, err[256];
             size_t vl;
@@ -367,7 +367,7 @@ TEST(background_compaction_with_concurrent_reads) {
     for (int k = 0; k < 50; k++) stable[k] = (op){3, 5000 + k, false, "stable", 6, -1};
     REQUIRE(flush_ops(l, stable, 50, 1));
     reader_lsm = l;
-    reader_stop = 0;
+    __atomic_store_n(&reader_stop, 0, __ATOMIC_RELAXED);
     int errors = 0;
     pthread_t t;
     pthread_create(&t, NULL, reader, &errors);
@@ -380,7 +380,7 @@ TEST(background_compaction_with_concurrent_reads) {
         if (st.files[0] < 4 && !st.compacting) break;
         usleep(50000);
     }
-    reader_stop = 1;
+    __atomic_store_n(&reader_stop, 1, __ATOMIC_RELAXED);
     pthread_join(t, NULL);
     CHECK_EQ(errors, 0);
     CHECK(st.files[0] < 4);
