@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "bloom.h"
+#include "log.h"
 #include "lsm_coding.h"
 #include "manifest.h"
 #include "memory.h"
@@ -1243,6 +1244,7 @@ enum lsm_status lsm_compact_all(lsm *l, char *err, size_t errlen) {
 static void *compaction_thread(void *arg) {
     lsm *l = arg;
     mem_thread_register();
+    pthread_setname_np(pthread_self(), "strata-lsm");
     pthread_mutex_lock(&l->mu);
     while (!l->stopping) {
         if (!l->bg_work) {
@@ -1263,7 +1265,7 @@ static void *compaction_thread(void *arg) {
             __atomic_store_n(&l->last_bg_error,
                              st == LSM_IO && e ? e : st == LSM_NOMEM ? ENOMEM : EIO,
                              __ATOMIC_RELAXED);
-            fprintf(stderr, "lsm: background compaction failed: %s (retrying in 1 s)\n", err);
+            log_warning("LSM background compaction failed: %s (retrying in 1 s)", err);
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;

@@ -4,6 +4,7 @@
  * footer / MANIFEST reported by name, and recovery from a crash between an
  * SSTable write and its MANIFEST edit (orphan files removed). */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -692,4 +693,60 @@ TEST(check_tool_verifies_and_dumps) {
     CHECK(strstr(out, mpath) != NULL);
     char *a4[] = {"sst"};
     CHECK_EQ(run_check(out, sizeof(out), 1, a4), 2);
+}
+
+TEST(background_error_recorded_and_retried) {
+    char dir[512], err[512];
+    snprintf(dir, sizeof(dir), "%s", new_dir());
+    lsm *l = open_store(dir, false);
+    REQUIRE(l);
+    for (int i = 0; i < 4; i++) {
+        op o = {0, i, false, "v", 1, -1};
+        REQUIRE(flush_ops(l, &o, 1, 1 + (uint64_t)i));
+    }
+    lsm_close(l);
+    /* Disk full from now on: the compaction the reopened store starts
+     * fails, is recorded, and is retried; reads keep working. */
+    __atomic_store_n(&sst_fault_errno, ENOSPC, __ATOMIC_RELAXED);
+    l = open_store(dir, true);
+    REQUIRE(l);
+    lsm_stats st;
+    for (int i = 0; i < 100; i++) {
+        lsm_get_stats(l, &st);
+        if (st.last_bg_error) break;
+        usleep(20000);
+    }
+    CHECK_EQ(st.last_bg_error, ENOSPC);
+    CHECK_EQ(st.files[0], 4);
+    expect_get(l, 0, 2, "v", 1);
+    /* A flush fails with a clear error and leaves nothing behind. */
+    lsm_writer *w;
+    REQUIRE(lsm_flush_begin(l, &w) == LSM_OK);
+    char k[8];
+    lsm_rec r = {.db = lsm_phys_db(l, 0), .key = k, .klen = mkkey(k, 99), .val = "x", .vlen = 1,
+                 .expire_ms = -1, .seq = 9};
+    enum lsm_status s1 = lsm_flush_add(w, &r);
+    enum lsm_status s2 = lsm_flush_commit(w, 9, err, sizeof(err));
+    CHECK(s1 == LSM_OK && s2 == LSM_IO);
+    CHECK(strstr(err, "No space left") != NULL);
+    CHECK_EQ(lsm_durable_seq(l), 4);
+    /* Space is back: the retry succeeds within a few seconds. */
+    __atomic_store_n(&sst_fault_errno, 0, __ATOMIC_RELAXED);
+    for (int i = 0; i < 150; i++) {
+        lsm_get_stats(l, &st);
+        if (st.files[0] == 0 && st.last_bg_error == 0) break;
+        usleep(20000);
+    }
+    CHECK_EQ(st.files[0], 0);
+    CHECK_EQ(st.last_bg_error, 0);
+    CHECK(st.compactions >= 1);
+    for (int i = 0; i < 4; i++) expect_get(l, 0, i, "v", 1);
+    lsm_close(l);
+    DIR *dd = opendir(dir);
+    int nsst = 0;
+    struct dirent *e;
+    while ((e = readdir(dd)))
+        if (strstr(e->d_name, ".sst")) nsst++;
+    closedir(dd);
+    CHECK_EQ(nsst, st.files[1]);
 }
