@@ -41,6 +41,8 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static uint64_t opt_level1 = 64 << 10, opt_target = 16 << 10;
+
 static lsm *open_store(const char *dir, bool background) {
     lsm_opts o;
     lsm_opts_default(&o);
@@ -48,8 +50,8 @@ static lsm *open_store(const char *dir, bool background) {
     o.ndbs = 4;
     o.block_size = 1024;
     o.l0_compaction_trigger = 4;
-    o.level1_bytes = 64 << 10;     /* small levels: many compactions */
-    o.target_file_bytes = 16 << 10;
+    o.level1_bytes = opt_level1;     /* small levels: many compactions */
+    o.target_file_bytes = opt_target;
     o.background = background;
     lsm *l = NULL;
     char err[512];
@@ -127,6 +129,30 @@ static bool expect_get(lsm *l, int db, int key, const char *val, size_t vlen) {
     return ok;
 }
 
+typedef struct scan_stats {
+    int n, with_val, stop_after, progress_calls, lastdb, dbs_in_order;
+    size_t big_len;
+    uint64_t last_done, last_total;
+} scan_stats;
+
+static int scan_count(void *priv, const lsm_rec *r) {
+    scan_stats *s = priv;
+    s->n++;
+    if (s->n == 1) s->dbs_in_order = 1;
+    if ((int)r->db < s->lastdb) s->dbs_in_order = 0;
+    s->lastdb = (int)r->db;
+    s->with_val += r->val != NULL;
+    if (r->vlen > s->big_len) s->big_len = r->vlen;
+    return s->stop_after && s->n == s->stop_after ? 42 : 0;
+}
+
+static void scan_progress(void *priv, uint64_t done, uint64_t total) {
+    scan_stats *s = priv;
+    s->progress_calls++;
+    s->last_done = done;
+    s->last_total = total;
+}
+
 TEST(flush_get_reopen) {
     const char *d = new_dir();
     char dir[512];
@@ -160,6 +186,27 @@ TEST(flush_get_reopen) {
     lsm_get_stats(l, &st);
     CHECK_EQ(st.files[0], 1);
     CHECK_EQ(st.levels, 1);
+    /* A 1 MB value through the engine, and scans: without values, with a
+     * callback that stops early, with progress. */
+    size_t big = 1 << 20;
+    char *bv = malloc(big);
+    for (size_t i = 0; i < big; i++) bv[i] = (char)(i % 251);
+    op bo = {2, 7, false, bv, big, -1};
+    REQUIRE(flush_ops(l, &bo, 1, 30));
+    expect_get(l, 2, 7, bv, big);
+    free(bv);
+    scan_stats ss = {0};
+    char err[256];
+    CHECK_EQ(lsm_scan(l, false, now_ms(), scan_count, scan_progress, &ss, err, sizeof(err)), LSM_OK);
+    CHECK_EQ(ss.n, 4);
+    CHECK_EQ(ss.with_val, 0);
+    CHECK_EQ(ss.big_len, big);
+    CHECK(ss.progress_calls >= 1 && ss.last_done == ss.last_total && ss.last_total > 0);
+    CHECK_EQ(ss.dbs_in_order, 1);
+    ss = (scan_stats){.stop_after = 2};
+    CHECK_EQ(lsm_scan(l, true, now_ms(), scan_count, NULL, &ss, err, sizeof(err)), 42);
+    CHECK_EQ(ss.n, 2);
+    CHECK_EQ(ss.with_val, 2);
     lsm_close(l);
 }
 
@@ -308,11 +355,13 @@ TEST(model_random_ops_across_levels) {
     const char *d = new_dir();
     char dir[512];
     snprintf(dir, sizeof(dir), "%s", d);
+    opt_level1 = 16 << 10; /* L1 16 KB, L2 160 KB, L3 1.6 MB: four levels in use */
+    opt_target = 8 << 10;
     lsm *l = open_store(dir, false);
     REQUIRE(l);
     uint64_t seq = 0;
     for (int phase = 0; phase < 4; phase++) {
-        random_rounds(l, 15, &seq, true);
+        random_rounds(l, 25, &seq, true);
         check_all(l, "after compactions");
     }
     lsm_stats st;
@@ -323,7 +372,7 @@ TEST(model_random_ops_across_levels) {
             (unsigned long long)st.total_bytes, (unsigned long long)st.compactions,
             (unsigned long long)st.compaction_read_bytes,
             (unsigned long long)st.compaction_written_bytes, (unsigned long long)st.flushed_bytes);
-    CHECK(st.levels >= 3);
+    CHECK(st.levels >= 4);
     CHECK(st.compactions > 5);
     CHECK(st.files[0] < 4);
     CHECK(st.gets > 0 && st.bloom_negatives > 0 && st.block_reads > 0);
@@ -333,6 +382,8 @@ TEST(model_random_ops_across_levels) {
     CHECK_EQ(lsm_durable_seq(l), seq - (seq > 0 && lsm_durable_seq(l) != seq));
     check_all(l, "after reopen");
     lsm_close(l);
+    opt_level1 = 64 << 10;
+    opt_target = 16 << 10;
     for (int db = 0; db < MDBS; db++)
         for (int k = 0; k < MKEYS; k++) model_set(db, k, NULL, 0, -1);
 }
