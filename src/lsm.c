@@ -1065,7 +1065,7 @@ static enum lsm_status compact_once(lsm *l, bool *did, char *err, size_t errlen)
     /* The output range may widen with L1 inputs; deeper overlap uses it. */
     for (int i = c.nin0; i < c.nin0 + c.nin1; i++) {
         lsm_file *f = c.in[i];
-        if (cmp_files_by_key(&f, &lo) < 0) {
+        if (cmp_file_key(f, sdb, sk, sl, false) < 0) {
             sdb = f->smallest_db;
             sk = f->smallest;
             sl = f->smallest_len;
