@@ -779,7 +779,13 @@ def cmd_report(args):
         if s.get("cpu_us") and r.get("cpu_us"):
             why.append("strata used %.2fx redis's CPU per request"
                        % (s["cpu_us"] / r["cpu_us"]))
-        if bs is not None and br is not None:
+        fo = max([x["foreign"] for x in (s, r)
+                  if x.get("foreign") is not None], default=None)
+        if fo is not None and fo > 20:
+            why.append("other processes took up to %.0f%% of the machine "
+                       "in at least one round of the row (above the 20%% "
+                       "re-run threshold): read it as noise" % fo)
+        elif bs is not None and br is not None:
             if k[0] == "pinned" and max(bs, br) < 85:
                 why.append("neither server was saturated (busy %.0f%% / "
                            "%.0f%% of its core): the single-threaded "
