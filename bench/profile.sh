@@ -14,7 +14,8 @@
 # Usage: bench/profile.sh TEST PIPELINE [DSIZE] [PLACEMENT] [SECS]
 #        e.g. bench/profile.sh get 16     bench/profile.sh set 1 16 pinned 8
 # Env:   STRATA_SERVER, REDIS_BENCHMARK, REDIS_CLI, SERVER_CPU (1),
-#        BENCH_CPU (0), PERF_CALLGRAPH=1 adds a dwarf call-graph report.
+#        BENCH_CPU (0), KEYSPACE (1000000: -r and the preload),
+#        PERF_CALLGRAPH=1 adds a dwarf call-graph report.
 # Output: bench/results/profile/<stamp>-<row>/ (summary.md, report-*.txt);
 # perf.data stays in the scratch dir and is deleted.
 
@@ -27,6 +28,7 @@ STRATA=${STRATA_SERVER:-$ROOT/build/strata-server}
 RBENCH=${REDIS_BENCHMARK:-$(command -v redis-benchmark)}
 RCLI=${REDIS_CLI:-$(command -v redis-cli)}
 SERVER_CPU=${SERVER_CPU:-1}
+KEYSPACE=${KEYSPACE:-1000000}
 BENCH_CPU=${BENCH_CPU:-0}
 
 [ $# -ge 2 ] || { sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
@@ -68,22 +70,23 @@ for _ in $(seq 1 100); do
     kill -0 "$SPID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
     sleep 0.1
 done
-echo "profile: strata pid $SPID port $port ($PL); preloading 1M keys of $D bytes" >&2
-"$PY" "$HERE/bench.py" gen-resp --n 1000000 --vsize "$D" --out - |
+echo "profile: strata pid $SPID port $port ($PL); preloading $KEYSPACE keys of $D bytes" >&2
+"$PY" "$HERE/bench.py" gen-resp --n "$KEYSPACE" --vsize "$D" --out - |
     "$RCLI" -p "$port" --pipe >/dev/null
 
 # Enough requests to outlast warm-up + the window; stopped afterwards.
-bcmd+=(-h 127.0.0.1 -p "$port" -c 50 -n 100000000 -r 1000000 -d "$D" -P "$P" -t "$TEST" -q)
+bcmd+=(-h 127.0.0.1 -p "$port" -c 50 -n 100000000 -r "$KEYSPACE" -d "$D" -P "$P" -t "$TEST" -q)
 "${bcmd[@]}" >"$WORK/bench.out" 2>&1 &
 BPID=$!
 sleep 1.5
 
 cmds() { "$RCLI" -p "$port" info stats | awk -F: '/^total_commands_processed/ { print $2 + 0 }'; }
-c0=$(cmds)
+c0=$(cmds); t0=$(date +%s.%N)
 perf stat -e task-clock -x, -o "$WORK/stat.csv" -p "$SPID" -- \
     perf record -e cpu-clock -F 4999 -p "$SPID" -o "$WORK/perf.data" -- sleep "$SECS" \
     2>"$WORK/record.err"
-c1=$(cmds)
+c1=$(cmds); t1=$(date +%s.%N)
+wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 if [ "${PERF_CALLGRAPH:-0}" = 1 ]; then
     perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -p "$SPID" \
         -o "$WORK/perf-cg.data" -- sleep 3 2>>"$WORK/record.err"
@@ -102,9 +105,9 @@ if [ -f "$WORK/perf-cg.data" ]; then
     perf report -i "$WORK/perf-cg.data" --stdio --children --sort symbol \
         --percent-limit 2 2>/dev/null | head -400 >"$OUT/report-callgraph.txt"
 fi
-"$PY" - "$OUT" "$TEST" "$P" "$D" "$PL" "$SECS" "$task_ms" "$reqs" "${bcmd[*]}" "${scmd[*]}" <<'EOF'
+"$PY" - "$OUT" "$TEST" "$P" "$D" "$PL" "$wall" "$task_ms" "$reqs" "${bcmd[*]}" "${scmd[*]}" "$SECS" "${MALLOC_CONF:-}" <<'EOF'
 import re, sys
-out, test, p, d, pl, secs, task_ms, reqs, bcmd, scmd = sys.argv[1:]
+out, test, p, d, pl, secs, task_ms, reqs, bcmd, scmd, win, mconf = sys.argv[1:]
 reqs = int(reqs); task_ms = float(task_ms or 0)
 ns_req = task_ms * 1e6 / reqs if reqs else 0
 # Areas: a symbol's share of the samples, grouped so the per-request cost
@@ -123,7 +126,8 @@ rows = []
 for line in open(out + "/report-symbols.txt", errors="replace"):
     m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[([.k])\]\s+(.+)$", line)
     if m:
-        rows.append((float(m.group(1)), m.group(2), m.group(3), m.group(4).strip()))
+        rows.append((float(m.group(1)), m.group(2), m.group(3),
+                     re.sub(r"(\s+-)+$", "", m.group(4).strip())))
 def area(dso, kind, sym):
     if kind == "k" or dso.startswith("[kernel"):
         for name, rx in areas[:2]:
@@ -148,9 +152,10 @@ for pct, dso, kind, sym in rows:
     a = area(dso, kind, sym)
     byarea[a] = byarea.get(a, 0) + pct
 L = ["# strata profile: %s -P %s -d %s, %s" % (test, p, d, pl), "",
-     "- server: `%s`" % scmd, "- load: `%s` (stopped after the window)" % bcmd,
+     "- server: `%s`%s" % (scmd, " with MALLOC_CONF=%s" % mconf if mconf else ""), "- load: `%s` (stopped after the window)" % bcmd,
      "- window: %s s of `perf record -e cpu-clock -F 4999` on the server pid; "
-     "CPU time from `perf stat -e task-clock` over the same window" % secs,
+     "CPU time from `perf stat -e task-clock` around it (%s s wall, with "
+     "perf's start and stop)" % (win, secs),
      "- requests in the window (INFO total_commands_processed delta): %d "
      "(%.0f/s)" % (reqs, reqs / float(secs)),
      "- server CPU: %.0f ms = **%.0f ns per request** (all threads; %.0f%% "
