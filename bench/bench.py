@@ -611,7 +611,7 @@ def cmd_report(args):
     L.append("- redis: `%s` — %s" % (meta.get("redis_bin", "?"),
                                      meta.get("redis_version", "?")))
     L.append("- redis-benchmark: %s" % meta.get("bench_version", "?"))
-    L.append("- Raw redis-benchmark CSV, INFO dumps and the command log: "
+    L.append("- Raw redis-benchmark output, INFO dumps and the command log: "
              "[`%s/`](%s/)" % (rawrel, rawrel))
     L.append("")
 
@@ -621,7 +621,7 @@ def cmd_report(args):
     L.append("50 clients, `-r 1000000` random keys, `-d` = value size. "
              "rps = median requests/s over rounds; ratio = strata/redis "
              "(> 1: strata faster). Latencies are medians of the per-round "
-             "p50/p99 in ms. Noise = the larger of the two servers' "
+             "p50/p99/p99.9 in ms. Noise = the larger of the two servers' "
              "(max-min)/median rps over rounds (– with one round). Others = "
              "the most CPU, in % of the machine, that other processes took "
              "during any of the row's runs. CPU µs/req = the server process's "
