@@ -10,11 +10,13 @@
 #
 # Usage: bench/run.sh [--quick] [--rounds N] [--scale F] [--wait-idle SECS]
 #                     [--max-retries N] [--no-memory] [--no-throughput]
+#                     [--groups "memory throughput scaling storm"]
 #                     [--placements "pinned unpinned"]
 # Env:   STRATA_SERVER (default build/strata-server), REDIS_SERVER,
 #        REDIS_BENCHMARK, REDIS_CLI, SERVER_CPU (1), BENCH_CPU (0),
 #        BENCH_TIMEOUT (seconds per redis-benchmark run), IDLE_PCT (15),
-#        BUSY_PCT (20), RETRY_BUDGET (quick: 15 s of re-runs; full: no limit).
+#        BUSY_PCT (20), RETRY_BUDGET (quick: 15 s of re-runs; full: no limit),
+#        IOT_MAX (io-threads scaling goes 1..IOT_MAX).
 # See bench/README.md.
 
 set -euo pipefail
@@ -40,8 +42,7 @@ BUSY_PCT=${BUSY_PCT:-20}
 MAX_RETRIES=2
 RETRIES=0
 PLACEMENTS="pinned unpinned"
-DO_MEMORY=1
-DO_THROUGHPUT=1
+NO_GROUPS=
 
 usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; }
 
@@ -51,8 +52,9 @@ while [ $# -gt 0 ]; do
         --rounds) ROUNDS=$2; shift ;;
         --scale) SCALE=$2; shift ;;
         --placements) PLACEMENTS=$2; shift ;;
-        --no-memory) DO_MEMORY=0 ;;
-        --no-throughput) DO_THROUGHPUT=0 ;;
+        --no-memory) NO_GROUPS="${NO_GROUPS:-} memory" ;;
+        --no-throughput) NO_GROUPS="${NO_GROUPS:-} throughput" ;;
+        --groups) GROUPS_SEL=$2; shift ;;
         --wait-idle) WAIT_IDLE=$2; shift ;;
         --max-retries) MAX_RETRIES=$2; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -66,28 +68,55 @@ CLIENTS=50
 KEYSPACE=1000000
 TESTS="ping_mbulk set get incr mset"
 PIPELINES="1 16"
+SCALE_CLIENTS="1 10 50 200 1000"
+NPROC=$(nproc)
 if [ "$MODE" = quick ]; then
     : "${ROUNDS:=1}"
     DSIZES="16"
-    MEM_KEYS=200000
+    MEM_KEYS="1000000"
     MEM_VSIZES="16"
-    # ~1 s per run on a 2-core EPYC for redis 7.0 (P1 ~25-45k rps,
+    # ~0.7 s per run on a 2-core EPYC for redis 7.0 (P1 ~25-45k rps,
     # P16 ~200-700k rps, MSET moves 10 keys per request).
-    N_P1=35000;  N_P1_MSET=25000
-    N_P16=500000; N_P16_MSET=60000
+    N_P1=25000;  N_P1_MSET=18000
+    N_P16=400000; N_P16_MSET=45000
+    N_STORM=8000
+    : "${IOT_MAX:=$NPROC}"
+    SCALE_PIPELINES="16"            # io-threads scaling: GET -P 16 only
+    CLIENT_PLACEMENTS="pinned"      # clients scaling: pinned only
     : "${BENCH_TIMEOUT:=60}"
 else
     : "${ROUNDS:=3}"
-    DSIZES="16 256"
-    MEM_KEYS=1000000
+    DSIZES="16 256 4096"
+    MEM_KEYS="1000000 10000000"
     MEM_VSIZES="16 100"
-    # ~3-5 s per run.
-    N_P1=150000;  N_P1_MSET=100000
-    N_P16=1500000; N_P16_MSET=250000
+    # ~2-3 s per run.
+    N_P1=100000;  N_P1_MSET=60000
+    N_P16=1000000; N_P16_MSET=150000
+    N_STORM=30000
+    # io-threads 1..2x the CPUs (at most 8): past the CPU count shows what
+    # oversubscription costs.
+    : "${IOT_MAX:=$(( NPROC * 2 > 8 ? 8 : NPROC * 2 ))}"
+    SCALE_PIPELINES="1 16"
+    CLIENT_PLACEMENTS="pinned unpinned"
     : "${BENCH_TIMEOUT:=180}"
 fi
 # -d only changes set/get/mset; ping_mbulk and incr run at the first size only.
 DSIZE_TESTS="set get mset"
+
+# Row groups, in the order they run.  Each NAME has a function group_NAME
+# below that starts its own servers (start_pair/stop_pair), runs its rows
+# through run_pair (strata then redis, re-run when the machine was busy) and
+# writes one manifest line per run with its group name; bench.py reports
+# each group in a section of its own.  Adding a group = writing group_NAME,
+# listing it here (and in ROW_GROUPS_QUICK if it fits in --quick), and a
+# section for it in bench.py's report.
+# Groups in ROW_GROUPS_ONCE run once with fresh servers; the others run
+# once per placement (group_NAME pinned, then group_NAME unpinned).
+#   storage: not yet -- waits for the storage engine in main: SET with
+#     appendfsync always/everysec against redis-server with the same AOF
+#     settings, a data set 10x maxmemory, restart time.
+ROW_GROUPS_ALL="memory throughput storm scaling"
+: "${GROUPS_SEL:=$ROW_GROUPS_ALL}"
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 
@@ -96,7 +125,6 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 [ -n "$RBENCH" ] || die "redis-benchmark not found"
 [ -n "$RCLI" ] || die "redis-cli not found"
 STRATA=$(cd "$(dirname "$STRATA")" && pwd)/$(basename "$STRATA")
-NPROC=$(nproc)
 if [ "$NPROC" -lt 2 ] || ! command -v taskset >/dev/null; then
     echo "run.sh: 1 CPU or no taskset, skipping the pinned placement" >&2
     PLACEMENTS=$(echo "$PLACEMENTS" | tr ' ' '\n' | grep -vx pinned | tr '\n' ' ' || true)
@@ -115,7 +143,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 META="$RAW/meta.txt"
 CMDS="$RAW/commands.txt"
 : >"$CMDS"
-printf 'placement\tpipeline\tdsize\ttest\tserver\tround\tn\tcsvfile\tforeign_pct\tserver_cpu_us\tretries\n' >"$RAW/manifest.tsv"
+printf 'group\tplacement\tiothreads\tclients\tkeepalive\tpipeline\tdsize\ttest\tserver\tround\tn\tcsvfile\tforeign_pct\tserver_cpu_us\tretries\n' >"$RAW/manifest.tsv"
 
 meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
 logcmd() { printf '%q ' "$@" | sed 's/ $//' >>"$CMDS"; echo >>"$CMDS"; }
@@ -299,18 +327,40 @@ cpu_mark; RUN_B=$M_BUSY; RUN_T=$M_TOTAL; RUN_O=$M_OURS
 RETRY_SPENT=0
 if [ "$MODE" = quick ]; then RETRY_BUDGET=${RETRY_BUDGET:-15}; else RETRY_BUDGET=${RETRY_BUDGET:-0}; fi
 
+# ---------------------------------------------------------------- helpers
+# start_pair IOTHREADS PINNED(0|1): strata and redis-server with the same
+# flags -> spid_cur sport rpid_cur rport
+start_pair() {
+    start_server strata "$STRATA" "$1" "$2"; spid_cur=$SRV_PID; sport=$SRV_PORT
+    start_server redis "$REDIS" "$1" "$2"; rpid_cur=$SRV_PID; rport=$SRV_PORT
+}
+stop_pair() { stop_server "$spid_cur"; stop_server "$rpid_cur"; }
+
+# preload PORT VSIZE: SET every key redis-benchmark's -r draws (key:%012d,
+# 0..KEYSPACE-1) to a VSIZE-byte value, so GET rows hit every time and
+# return values of the row's size.  Streamed, never stored on disk.
+preload() {
+    local port=$1 vs=$2 out
+    echo "$PY bench/bench.py gen-resp --n $KEYSPACE --vsize $vs --out - | $RCLI -h 127.0.0.1 -p $port --pipe" >>"$CMDS"
+    out=$("$PY" "$BENCHPY" gen-resp --n "$KEYSPACE" --vsize "$vs" --out - |
+          cli "$port" --pipe 2>&1) || true
+    echo "$out" | grep -q 'errors: 0,' ||
+        echo "run.sh: preload port $port -d $vs: $(echo "$out" | tail -1)" >&2
+}
+preload_pair() { preload "$sport" "$1"; preload "$rport" "$1"; }
+
 # ---------------------------------------------------------------- memory
 # used_memory / RSS per key on a fresh server; no pinning, one I/O thread.
 mem_one() {
-    local name=$1 bin=$2 vsize=$3 resp=$4 pid port tag ub rb ua ra db out
+    local name=$1 bin=$2 vsize=$3 nkeys=$4 resp=$5 bytes=$6 pid port tag ub rb ua ra db out
     start_server "$name" "$bin" 1 0
     pid=$SRV_PID; port=$SRV_PORT
-    tag="mem-$name-v$vsize"
+    tag="mem-$name-v$vsize-n$nkeys"
     sleep 0.5
     logcmd "$RCLI" -h 127.0.0.1 -p "$port" info memory
     cli "$port" info memory >"$RAW/$tag-before.txt" || true
-    echo "$(printf '%q' "$RCLI") -h 127.0.0.1 -p $port --pipe < $(basename "$resp")" >>"$CMDS"
-    out=$(cli "$port" --pipe <"$resp" 2>&1) || true
+    echo "head -c $bytes $(basename "$resp") | $(printf '%q' "$RCLI") -h 127.0.0.1 -p $port --pipe" >>"$CMDS"
+    out=$(head -c "$bytes" "$resp" | cli "$port" --pipe 2>&1) || true
     echo "$out" >"$RAW/$tag-pipe.txt"
     echo "$out" | grep -q 'errors: 0,' || echo "run.sh: $tag: --pipe reported: $(echo "$out" | tail -1)" >&2
     sleep 1   # let background frees/purges settle before reading RSS
@@ -320,50 +370,65 @@ mem_one() {
     rb=$("$PY" "$BENCHPY" info-field "$RAW/$tag-before.txt" used_memory_rss || true)
     ua=$("$PY" "$BENCHPY" info-field "$RAW/$tag-after.txt" used_memory || true)
     ra=$("$PY" "$BENCHPY" info-field "$RAW/$tag-after.txt" used_memory_rss || true)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$vsize" "$MEM_KEYS" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$vsize" "$nkeys" \
         "$ub" "$rb" "$ua" "$ra" "$db" >>"$RAW/memory.tsv"
-    echo "bench: memory $name v$vsize: used $ub -> $ua, rss $rb -> $ra, dbsize $db" >&2
+    echo "bench: memory $name v$vsize n$nkeys: used $ub -> $ua, rss $rb -> $ra, dbsize $db" >&2
     stop_server "$pid"
 }
 
-if [ "$DO_MEMORY" = 1 ]; then
+group_memory() {
+    local vs resp maxn n size bytes
     printf 'server\tvsize\tnkeys\tused_before\trss_before\tused_after\trss_after\tdbsize\n' >"$RAW/memory.tsv"
+    maxn=0
+    for n in $MEM_KEYS; do [ "$n" -gt "$maxn" ] && maxn=$n; done
     for vs in $MEM_VSIZES; do
-        resp="$WORK/load-$MEM_KEYS-v$vs.resp"
-        logcmd "$PY" bench/bench.py gen-resp --n "$MEM_KEYS" --vsize "$vs" --out "$(basename "$resp")"
-        "$PY" "$BENCHPY" gen-resp --n "$MEM_KEYS" --vsize "$vs" --out "$resp"
-        mem_one strata "$STRATA" "$vs" "$resp"
-        mem_one redis "$REDIS" "$vs" "$resp"
+        # One file of the largest N; smaller N load its first commands (every
+        # command has the same length, so N commands = N/maxN of the bytes).
+        resp="$WORK/load-$maxn-v$vs.resp"
+        logcmd "$PY" bench/bench.py gen-resp --n "$maxn" --vsize "$vs" --out "$(basename "$resp")"
+        "$PY" "$BENCHPY" gen-resp --n "$maxn" --vsize "$vs" --out "$resp"
+        size=$(stat -c %s "$resp")
+        for n in $MEM_KEYS; do
+            bytes=$(( size / maxn * n ))
+            mem_one strata "$STRATA" "$vs" "$n" "$resp" "$bytes"
+            mem_one redis "$REDIS" "$vs" "$n" "$resp" "$bytes"
+        done
         rm -f "$resp"
     done
-fi
+}
 
-# ---------------------------------------------------------------- throughput
-nreq() {  # nreq PIPELINE TEST -> -n, scaled by --scale
+# ---------------------------------------------------------------- rows
+nreq() {  # nreq PIPELINE TEST DSIZE -> -n, scaled by --scale
     local n
     case "$1:$2" in
         1:mset) n=$N_P1_MSET ;;   1:*) n=$N_P1 ;;
         16:mset) n=$N_P16_MSET ;; *) n=$N_P16 ;;
     esac
+    # 4 KB values move 16x the bytes of 256 B ones: fewer requests keep the
+    # run near the same duration.
+    [ "${3:-16}" -ge 4096 ] && n=$((n / 3))
     awk -v n="$n" -v s="$SCALE" 'BEGIN { n = int(n * s); print (n < 1000 ? 1000 : n) }'
 }
 
-# bench_one PLACEMENT SERVER PORT PIPELINE DSIZE TEST ROUND [TRY]
-# -> BO_LINE (manifest line), BO_FP (others' CPU %)
+# A row is described by these globals, set by the group before run_pair:
+#   R_GROUP R_PL (pinned|unpinned) R_IOT R_C (clients) R_KA (keepalive 1|0)
+#   R_P (pipeline) R_D (-d) R_T (redis-benchmark test) R_ROUND R_N (-n)
+# bench_one SERVER PORT TRY -> BO_LINE (manifest line), BO_FP (others' CPU %)
 bench_one() {
-    local pl=$1 srv=$2 port=$3 p=$4 d=$5 t=$6 r=$7 try=${8:-0} n f b0 t0 o0 fp
-    local spid k0 k1 us
+    local srv=$1 port=$2 try=$3 f b0 t0 o0 fp spid k0 k1 us
     local -a cmd=()
-    n=$(nreq "$p" "$t")
-    f="$pl-P$p-d$d-$t-$srv-r$r.csv"
-    [ "$try" = 0 ] || f="${f%.csv}-retry$try.csv"
-    if [ "$pl" = pinned ]; then
+    f="$R_GROUP-$R_PL-t$R_IOT-c$R_C-k$R_KA-P$R_P-d$R_D-$R_T-$srv-r$R_ROUND.txt"
+    [ "$try" = 0 ] || f="${f%.txt}-retry$try.txt"
+    if [ "$R_PL" = pinned ]; then
         cmd=(taskset -c "$BENCH_CPU" "$RBENCH")
     else
         cmd=("$RBENCH" --threads 2)
     fi
-    cmd+=(-h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -r "$KEYSPACE"
-          -d "$d" -P "$p" -t "$t" --csv)
+    # No --csv: redis-benchmark 7.0's CSV stops at p99; its default output
+    # also has the percentile tables bench.py reads p99.9 from.
+    cmd+=(-h 127.0.0.1 -p "$port" -c "$R_C" -n "$R_N" -r "$KEYSPACE"
+          -d "$R_D" -P "$R_P" -t "$R_T")
+    [ "$R_KA" = 1 ] || cmd+=(-k 0)
     logcmd "${cmd[@]}"
     # The server's own CPU per request (all its threads): at -P 1 both
     # servers wait on a single-threaded client, so rps alone hides how much
@@ -371,66 +436,177 @@ bench_one() {
     if [ "$srv" = strata ]; then spid=$spid_cur; else spid=$rpid_cur; fi
     k0=$(pid_ticks "$spid")
     cpu_mark; b0=$M_BUSY; t0=$M_TOTAL; o0=$M_OURS
-    if ! timeout "$BENCH_TIMEOUT" "${cmd[@]}" >"$RAW/$f" 2>"$RAW/${f%.csv}.err"; then
-        echo "run.sh: $f failed or timed out (see ${f%.csv}.err)" >&2
+    if ! timeout "$BENCH_TIMEOUT" "${cmd[@]}" >"$RAW/$f" 2>"$RAW/${f%.txt}.err"; then
+        echo "run.sh: $f failed or timed out (see ${f%.txt}.err)" >&2
     fi
     foreign_since "$b0" "$t0" "$o0"; fp=$FOREIGN
     k1=$(pid_ticks "$spid")
-    us=$(awk -v k=$((k1 - k0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.2f\n", k * 1e6 / hz / n }')
-    [ -s "$RAW/${f%.csv}.err" ] || rm -f "$RAW/${f%.csv}.err"
+    us=$(awk -v k=$((k1 - k0)) -v hz="$HZ" -v n="$R_N" 'BEGIN { printf "%.2f\n", k * 1e6 / hz / n }')
+    # redis-benchmark -k 0 always warns about TIME_WAIT on stderr.
+    grep -v 'Keepalive disabled' "$RAW/${f%.txt}.err" >"$WORK/err" || true
+    [ -s "$WORK/err" ] || rm -f "$RAW/${f%.txt}.err"
     BO_FP=$fp
-    BO_LINE=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$pl" "$p" "$d" "$t" "$srv" \
-        "$r" "$n" "$f" "$fp" "$us")
-    printf '  %-8s P%-2s d%-3s %-10s %-6s r%s %10s rps  others %s%% CPU\n' "$pl" "$p" "$d" "$t" "$srv" "$r" \
-        "$(grep -v '^"test"' "$RAW/$f" | cut -d, -f2 | tr -d '"' | head -1)" "$fp" >&2
+    BO_LINE=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' \
+        "$R_GROUP" "$R_PL" "$R_IOT" "$R_C" "$R_KA" "$R_P" "$R_D" "$R_T" "$srv" \
+        "$R_ROUND" "$R_N" "$f" "$fp" "$us")
+    printf '  %-15s %-8s t%s c%-4s P%-2s d%-4s %-10s %-6s r%s %10s rps  others %s%% CPU\n' \
+        "$R_GROUP" "$R_PL" "$R_IOT" "$R_C" "$R_P" "$R_D" "$R_T" "$srv" "$R_ROUND" \
+        "$(tr '\r' '\n' <"$RAW/$f" | awk '/throughput summary:/ { print $3 }' | head -1)" "$fp" >&2
 }
 
-if [ "$DO_THROUGHPUT" = 1 ]; then
-    for pl in $PLACEMENTS; do
-        if [ "$pl" = pinned ]; then iot=1; pin=1; else iot=2; pin=0; fi
-        start_server strata "$STRATA" "$iot" "$pin"; spid_cur=$SRV_PID; sport=$SRV_PORT
-        start_server redis "$REDIS" "$iot" "$pin"; rpid_cur=$SRV_PID; rport=$SRV_PORT
+# run_pair: the current row (R_* globals) against strata, then redis.  The
+# pair is re-run when other processes took more than BUSY_PCT% of the
+# machine in either run; the quietest attempt is the one reported, all stay
+# in raw/.
+run_pair() {
+    local best=101 try try_start la fa lb fb worst keep=
+    for try in $(seq 0 "$MAX_RETRIES"); do
+        try_start=$(date +%s)
+        bench_one strata "$sport" "$try"; la=$BO_LINE; fa=$BO_FP
+        bench_one redis "$rport" "$try"; lb=$BO_LINE; fb=$BO_FP
+        [ "$try" = 0 ] || RETRY_SPENT=$((RETRY_SPENT + $(date +%s) - try_start))
+        worst=$(( fa > fb ? fa : fb ))
+        if [ "$worst" -lt "$best" ]; then
+            best=$worst; keep=$(printf '%s\t%s\n%s\t%s' "$la" "$try" "$lb" "$try")
+        fi
+        [ "$worst" -le "$BUSY_PCT" ] && break
+        [ "$try" -lt "$MAX_RETRIES" ] || break
+        if [ "$RETRY_BUDGET" -gt 0 ] && [ "$RETRY_SPENT" -ge "$RETRY_BUDGET" ]; then
+            break   # --quick: stay within its time budget
+        fi
+        RETRIES=$((RETRIES + 1))
+        echo "  (others took ${fa}%/${fb}% of the CPU: re-running the pair)" >&2
+    done
+    echo "$keep" >>"$RAW/manifest.tsv"
+}
+
+# placement_args PLACEMENT -> PL_IOT PL_PIN: pinned = one core each,
+# io-threads 1; unpinned = no taskset, io-threads 2.
+placement_args() {
+    if [ "$1" = pinned ]; then PL_IOT=1; PL_PIN=1; else PL_IOT=2; PL_PIN=0; fi
+}
+
+# ---------------------------------------------------------------- pairs
+# One strata/redis pair runs at a time (4 KB rows hold ~5 GB per server).
+# ensure_pair IOTHREADS PINNED VSIZE: reuse the running pair when it has the
+# same flags, else replace it; then make sure its keyspace is preloaded at
+# VSIZE (0: any).  Groups run placement by placement so consecutive groups
+# can share one pair and one preload.
+PAIR_CFG=; PAIR_D=0
+ensure_pair() {
+    if [ "$PAIR_CFG" != "$1:$2" ]; then
+        [ -z "$PAIR_CFG" ] || stop_pair
+        start_pair "$1" "$2"; PAIR_CFG="$1:$2"; PAIR_D=0
+    fi
+    if [ "$3" != 0 ] && [ "$PAIR_D" != "$3" ]; then
+        preload_pair "$3"; PAIR_D=$3
+    fi
+}
+drop_pair() { [ -z "$PAIR_CFG" ] || stop_pair; PAIR_CFG=; PAIR_D=0; }
+
+# ---------------------------------------------------------------- groups
+# Placement groups take the placement (pinned|unpinned) as their argument.
+
+# throughput: every test x pipeline x value size, 50 clients.  Value sizes
+# are the outer loop so each size is preloaded once.
+group_throughput() {
+    local pl=$1 d r p t first=1
+    placement_args "$pl"
+    R_GROUP=throughput; R_C=$CLIENTS; R_KA=1; R_PL=$pl; R_IOT=$PL_IOT
+    for d in $DSIZES; do
+        ensure_pair "$PL_IOT" "$PL_PIN" "$d"
         for r in $(seq 1 "$ROUNDS"); do
             for p in $PIPELINES; do
-                first=1
-                for d in $DSIZES; do
-                    for t in $TESTS; do
-                        if [ $first = 0 ] && [[ " $DSIZE_TESTS " != *" $t "* ]]; then
-                            continue
-                        fi
-                        # Re-run the strata/redis pair when other processes
-                        # took more than BUSY_PCT% of the machine in either.
-                        # The quietest attempt is the one reported; all stay in raw/.
-                        best=101
-                        for try in $(seq 0 "$MAX_RETRIES"); do
-                            try_start=$(date +%s)
-                            bench_one "$pl" strata "$sport" "$p" "$d" "$t" "$r" "$try"
-                            la=$BO_LINE; fa=$BO_FP
-                            bench_one "$pl" redis "$rport" "$p" "$d" "$t" "$r" "$try"
-                            lb=$BO_LINE; fb=$BO_FP
-                            [ "$try" = 0 ] || RETRY_SPENT=$((RETRY_SPENT + $(date +%s) - try_start))
-                            worst=$(( fa > fb ? fa : fb ))
-                            if [ "$worst" -lt "$best" ]; then
-                                best=$worst; keep=$(printf '%s\t%s\n%s\t%s' "$la" "$try" "$lb" "$try")
-                            fi
-                            [ "$worst" -le "$BUSY_PCT" ] && break
-                            [ "$try" -lt "$MAX_RETRIES" ] || break
-                            if [ "$RETRY_BUDGET" -gt 0 ] && [ "$RETRY_SPENT" -ge "$RETRY_BUDGET" ]; then
-                                break   # --quick: stay within its time budget
-                            fi
-                            RETRIES=$((RETRIES + 1))
-                            echo "  (others took ${fa}%/${fb}% of the CPU: re-running the pair)" >&2
-                        done
-                        echo "$keep" >>"$RAW/manifest.tsv"
-                    done
-                    first=0
+                for t in $TESTS; do
+                    if [ $first = 0 ] && [[ " $DSIZE_TESTS " != *" $t "* ]]; then
+                        continue
+                    fi
+                    R_P=$p; R_D=$d; R_T=$t; R_ROUND=$r; R_N=$(nreq "$p" "$t" "$d")
+                    run_pair
                 done
             done
         done
-        stop_server "$spid_cur"
-        stop_server "$rpid_cur"
+        first=0
     done
-fi
+}
+
+# storm: connect, one PING, close (redis-benchmark -k 0).
+group_storm() {
+    local pl=$1 r
+    placement_args "$pl"
+    R_GROUP=storm; R_C=$CLIENTS; R_KA=0; R_P=1; R_D=16; R_T=ping_mbulk
+    R_PL=$pl; R_IOT=$PL_IOT
+    ensure_pair "$PL_IOT" "$PL_PIN" 0
+    for r in $(seq 1 "$ROUNDS"); do
+        R_ROUND=$r
+        R_N=$(awk -v n="$N_STORM" -v s="$SCALE" 'BEGIN { n = int(n * s); print (n < 1000 ? 1000 : n) }')
+        run_pair
+    done
+}
+
+# scaling: GET -P 1 vs number of clients (CLIENT_PLACEMENTS), then, in the
+# unpinned placement, GET vs io-threads 1..IOT_MAX (the placement's own
+# io-threads first, so its pair is reused; fresh servers for the others).
+group_scaling() {
+    local pl=$1 k r p c iots
+    placement_args "$pl"
+    R_KA=1; R_D=16; R_T=get; R_PL=$pl
+    if [[ " $CLIENT_PLACEMENTS " == *" $pl "* ]]; then
+        R_GROUP=scaling-clients; R_P=1; R_IOT=$PL_IOT
+        ensure_pair "$PL_IOT" "$PL_PIN" 16
+        for r in $(seq 1 "$ROUNDS"); do
+            for c in $SCALE_CLIENTS; do
+                R_C=$c; R_ROUND=$r
+                # One client does ~1/3 of the requests/s of 50.
+                case $c in
+                    1) R_N=$(( $(nreq 1 get 16) / 4 )) ;;
+                    10) R_N=$(( $(nreq 1 get 16) / 2 )) ;;
+                    *) R_N=$(nreq 1 get 16) ;;
+                esac
+                run_pair
+            done
+        done
+    fi
+    [ "$pl" = unpinned ] || return 0
+    R_GROUP=scaling-iot; R_C=$CLIENTS
+    iots="$PL_IOT $(seq 1 "$IOT_MAX" | grep -vx "$PL_IOT" | tr '\n' ' ')"
+    for k in $iots; do
+        R_IOT=$k
+        ensure_pair "$k" 0 16
+        for r in $(seq 1 "$ROUNDS"); do
+            for p in $SCALE_PIPELINES; do
+                R_P=$p; R_ROUND=$r; R_N=$(nreq "$p" get 16)
+                run_pair
+            done
+        done
+    done
+}
+
+# Groups that start their own servers and run once, not per placement.
+ROW_GROUPS_ONCE="memory"
+for g in $GROUPS_SEL; do
+    declare -F "group_$g" >/dev/null || die "unknown row group '$g' (known: $ROW_GROUPS_ALL)"
+done
+meta groups "$GROUPS_SEL"
+meta placements "$PLACEMENTS"
+meta iot_max "$IOT_MAX"
+for g in $GROUPS_SEL; do
+    [[ " $NO_GROUPS " == *" $g "* ]] && continue
+    [[ " $ROW_GROUPS_ONCE " == *" $g "* ]] || continue
+    echo "bench: group $g" >&2
+    meta "group_${g}_start" "$(( $(date +%s) - START_TS ))"
+    "group_$g"
+done
+for pl in $PLACEMENTS; do
+    for g in $GROUPS_SEL; do
+        [[ " $NO_GROUPS " == *" $g "* ]] && continue
+        [[ " $ROW_GROUPS_ONCE " == *" $g "* ]] && continue
+        echo "bench: group $g, $pl" >&2
+        meta "group_${g}_${pl}_start" "$(( $(date +%s) - START_TS ))"
+        "group_$g" "$pl"
+    done
+    drop_pair
+done
 
 if [ "$(basename "$(readlink -f "$STRATA")")" = "$(basename "$(readlink -f "$REDIS")")" ]; then
     SV="$SV (A/A validation run: the strata column is redis-server too)"
