@@ -251,6 +251,15 @@ static inline ks_table *table_of(int db, const ks_key *k) {
 
 static inline uint64_t bucket_hash(uint64_t h) { return h >> shard_bits; }
 
+void ks_prefetch(int db, const char *ptr, size_t len) {
+    if (db < 0 || db >= ndbs) return;
+    ks_key k = ks_key_make(ptr, len);
+    ks_table *t = table_of(db, &k);
+    uint64_t size = __atomic_load_n(&t->size[0], __ATOMIC_RELAXED);
+    ks_entry **b = __atomic_load_n(&t->b[0], __ATOMIC_RELAXED);
+    if (size && b) __builtin_prefetch(&b[bucket_hash(k.hash) & (size - 1)], 0, 3);
+}
+
 /* ---- locking ---------------------------------------------------------- */
 
 /* Set while this thread holds every shard for an EXEC: the lock calls of

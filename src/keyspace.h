@@ -58,6 +58,11 @@ unsigned ks_nshards(void);
 int ks_ndbs(void);
 
 ks_key ks_key_make(const char *ptr, size_t len);
+/* Prefetch the bucket that the key would hash to in db, without the shard
+ * lock (a hint: it reads the table's geometry racily and never
+ * dereferences it), so a pipelined command's first cache miss overlaps
+ * the command before it. */
+void ks_prefetch(int db, const char *ptr, size_t len);
 unsigned ks_shard_of(const ks_key *k);
 
 /* Single-key locking: the fast path for GET/SET and friends. */

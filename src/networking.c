@@ -401,6 +401,13 @@ static void process_input_at(client *c, int64_t now_us) {
                 c->clock_us = 0;
                 return;
             }
+            /* The next pipelined command's bucket is a likely cache and
+             * TLB miss: start loading it while this command runs. */
+            const char *nk;
+            size_t nklen;
+            if (c->qlen - c->qpos > consumed &&
+                resp_peek_arg1(c->qbuf + c->qpos + consumed, c->qlen - c->qpos - consumed, &nk, &nklen))
+                ks_prefetch(c->db, nk, nklen);
             command_call(c);
             c->argc = 0;
             c->argv = NULL;
