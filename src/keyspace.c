@@ -251,13 +251,28 @@ static inline ks_table *table_of(int db, const ks_key *k) {
 
 static inline uint64_t bucket_hash(uint64_t h) { return h >> shard_bits; }
 
-void ks_prefetch(int db, const char *ptr, size_t len) {
+void ks_prefetch(int db, const char *ptr, size_t len, int what) {
     if (db < 0 || db >= ndbs) return;
     ks_key k = ks_key_make(ptr, len);
-    ks_table *t = table_of(db, &k);
-    uint64_t size = __atomic_load_n(&t->size[0], __ATOMIC_RELAXED);
-    ks_entry **b = __atomic_load_n(&t->b[0], __ATOMIC_RELAXED);
-    if (size && b) __builtin_prefetch(&b[bucket_hash(k.hash) & (size - 1)], 0, 3);
+    unsigned s = ks_shard_of(&k);
+    ks_table *t = &shards[s].dbs[db];
+    uint64_t h = bucket_hash(k.hash);
+    if (what == KS_PF_BUCKET) {
+        uint64_t size = __atomic_load_n(&t->size[0], __ATOMIC_RELAXED);
+        ks_entry **b = __atomic_load_n(&t->b[0], __ATOMIC_RELAXED);
+        if (size && b) __builtin_prefetch(&b[h & (size - 1)], 0, 3);
+        return;
+    }
+    if (pthread_mutex_trylock(&shards[s].lock) != 0) return;
+    for (int i = 0; i < 2 && t->size[i]; i++) {
+        const ks_entry *e = t->b[i][h & (t->size[i] - 1)];
+        if (e) {
+            __builtin_prefetch(e, 0, 3);
+            __builtin_prefetch((const char *)e + 47, 0, 3);   /* a 48-byte entry may straddle */
+        }
+        if (t->rehash_idx < 0) break;
+    }
+    pthread_mutex_unlock(&shards[s].lock);
 }
 
 /* ---- locking ---------------------------------------------------------- */

@@ -58,11 +58,15 @@ unsigned ks_nshards(void);
 int ks_ndbs(void);
 
 ks_key ks_key_make(const char *ptr, size_t len);
-/* Prefetch the bucket that the key would hash to in db, without the shard
- * lock (a hint: it reads the table's geometry racily and never
- * dereferences it), so a pipelined command's first cache miss overlaps
- * the command before it. */
-void ks_prefetch(int db, const char *ptr, size_t len);
+/* Prefetch hints for a pipelined command's key, issued a command or two
+ * before it runs so its cache misses overlap the commands before it.
+ * KS_PF_BUCKET: the bucket the key hashes to, read without the shard lock
+ * (the table's geometry is loaded racily and never dereferenced).
+ * KS_PF_ENTRY: the entry at the head of that bucket, read under the shard
+ * lock if pthread_mutex_trylock gets it (else nothing); the bucket should
+ * have been prefetched one command earlier. */
+enum { KS_PF_BUCKET, KS_PF_ENTRY };
+void ks_prefetch(int db, const char *ptr, size_t len, int what);
 unsigned ks_shard_of(const ks_key *k);
 
 /* Single-key locking: the fast path for GET/SET and friends. */

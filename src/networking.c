@@ -401,13 +401,17 @@ static void process_input_at(client *c, int64_t now_us) {
                 c->clock_us = 0;
                 return;
             }
-            /* The next pipelined command's bucket is a likely cache and
-             * TLB miss: start loading it while this command runs. */
-            const char *nk;
-            size_t nklen;
-            if (c->qlen - c->qpos > consumed &&
-                resp_peek_arg1(c->qbuf + c->qpos + consumed, c->qlen - c->qpos - consumed, &nk, &nklen))
-                ks_prefetch(c->db, nk, nklen);
+            /* Overlap the next commands' cache misses with this one: the
+             * entry of the next command (its bucket was prefetched during
+             * the previous command) and the bucket of the one after. */
+            size_t rest = c->qlen - c->qpos - consumed;
+            const char *nb = c->qbuf + c->qpos + consumed, *nk;
+            size_t nklen, n1len, n2len;
+            if (rest && resp_peek_arg1(nb, rest, &nk, &nklen, &n1len)) {
+                ks_prefetch(c->db, nk, nklen, KS_PF_ENTRY);
+                if (n1len && rest > n1len && resp_peek_arg1(nb + n1len, rest - n1len, &nk, &nklen, &n2len))
+                    ks_prefetch(c->db, nk, nklen, KS_PF_BUCKET);
+            }
             command_call(c);
             c->argc = 0;
             c->argv = NULL;

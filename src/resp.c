@@ -279,9 +279,11 @@ static long long peek_header(const char *buf, size_t len, size_t *i, char c) {
     return v;
 }
 
-bool resp_peek_arg1(const char *buf, size_t len, const char **arg, size_t *arglen) {
+bool resp_peek_arg1(const char *buf, size_t len, const char **arg, size_t *arglen, size_t *cmdlen) {
     size_t i = 0;
-    if (peek_header(buf, len, &i, '*') < 2) return false;
+    *cmdlen = 0;
+    long long argc = peek_header(buf, len, &i, '*');
+    if (argc < 2) return false;
     long long n = peek_header(buf, len, &i, '$');
     if (n < 0 || (size_t)n + 2 > len - i) return false;
     i += (size_t)n + 2;
@@ -289,5 +291,15 @@ bool resp_peek_arg1(const char *buf, size_t len, const char **arg, size_t *argle
     if (k < 0 || (size_t)k > len - i) return false;
     *arg = buf + i;
     *arglen = (size_t)k;
+    /* The command's length, for a peek at the one after it: short
+     * commands only, so a peek stays a few dozen bytes of scanning. */
+    if (argc > 8 || (size_t)k + 2 > len - i) return true;
+    i += (size_t)k + 2;
+    for (long long a = 2; a < argc; a++) {
+        n = peek_header(buf, len, &i, '$');
+        if (n < 0 || (size_t)n + 2 > len - i) return true;
+        i += (size_t)n + 2;
+    }
+    *cmdlen = i;
     return true;
 }

@@ -70,8 +70,10 @@ size_t resp_bulk_remaining(const resp_parser *p, size_t have);
 
 /* A hint for prefetching, not a parse: if buf starts with a complete
  * multibulk header, command name and first argument ("*N\r\n$L\r\nNAME\r\n
- * $K\r\nKEY"), point *arg at that argument and return true. Malformed or
- * partial input returns false; the real parse still judges the bytes. */
-bool resp_peek_arg1(const char *buf, size_t len, const char **arg, size_t *arglen);
+ * $K\r\nKEY"), point *arg at that argument and return true; *cmdlen is
+ * then the whole command's length if it has at most 8 arguments and all
+ * of it is in buf, else 0. Malformed or partial input returns false; the
+ * real parse still judges the bytes. */
+bool resp_peek_arg1(const char *buf, size_t len, const char **arg, size_t *arglen, size_t *cmdlen);
 
 #endif

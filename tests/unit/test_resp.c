@@ -648,7 +648,8 @@ TEST(resp_force_inline) {
 static bool peek(const char *s, size_t n, const char **arg, size_t *alen) {
     char *copy = xmalloc(n ? n : 1);
     memcpy(copy, s, n);
-    bool ok = resp_peek_arg1(copy, n, arg, alen);
+    size_t cmdlen;
+    bool ok = resp_peek_arg1(copy, n, arg, alen, &cmdlen);
     if (ok) *arg = s + (*arg - copy);
     free(copy);
     return ok;
@@ -661,6 +662,16 @@ TEST(resp_peek_arg1) {
     CHECK(peek(full, sizeof(full) - 1, &arg, &alen));
     CHECK_EQ(alen, 5);
     CHECK(arg && memcmp(arg, "key:1", 5) == 0);
+    {
+        size_t cl;
+        char *copy = xmalloc(sizeof(full) - 1);
+        memcpy(copy, full, sizeof(full) - 1);
+        CHECK(resp_peek_arg1(copy, sizeof(full) - 1, &arg, &alen, &cl));
+        CHECK_EQ(cl, sizeof(full) - 1);
+        CHECK(resp_peek_arg1(copy, sizeof(full) - 2, &arg, &alen, &cl));
+        CHECK_EQ(cl, 0);   /* last CRLF missing: length unknown */
+        free(copy);
+    }
     /* the key itself must be in the buffer; its CRLF need not */
     size_t upto = (size_t)(strstr(full, "key:1") - full) + 5;
     CHECK(peek(full, upto, &arg, &alen));
