@@ -19,6 +19,7 @@
 #include "pubsub.h"
 #include "server.h"
 #include "slowlog.h"
+#include "storage.h"
 #include "util.h"
 
 #define NULLPROC NULL
@@ -481,6 +482,14 @@ void command_call(client *c) {
      * memory and nothing could be evicted (evict.h). One test of a config
      * field that is 0 unless a limit is set. */
     if (__builtin_expect(cfg.maxmemory != 0, 0) && !evict_gate(c, cmd)) {
+        c->lastcmd = cmd;
+        return;
+    }
+    /* A failing flush (disk full, I/O error): writes are refused, reads
+     * go on, as Redis does after a failed BGSAVE (docs/storage.md). */
+    if (__builtin_expect(storage_writes_failing(), 0) && (cmd->flags & CMD_WRITE)) {
+        command_reject(c, cmd, storage_write_error());
+        if (c->mstate) multi_flag_error(c);
         c->lastcmd = cmd;
         return;
     }

@@ -60,6 +60,7 @@ void evict_thread_exit(void);
  * eviction-exceeded times in ms (total, and the current episode). */
 size_t evict_not_counted(void);
 uint64_t evict_stat_evicted(void);
+uint64_t evict_stat_spilled(void);      /* values moved to disk by policy spill */
 uint64_t evict_stat_exceeded_total_ms(void);
 uint64_t evict_stat_exceeded_current_ms(void);
 void evict_stat_reset(void);

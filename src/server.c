@@ -1,5 +1,5 @@
 /* server.c: process lifecycle. Starts modules in dependency order (config,
- * log, keyspace, commands, pubsub, networking) and stops them in reverse; owns the
+ * log, keyspace, storage, commands, pubsub, networking) and stops them in reverse; owns the
  * main thread's event loop (listeners, signals, the clock cron), daemonize,
  * the pidfile, and graceful shutdown on SIGTERM/SIGINT/SHUTDOWN. */
 #include "server.h"
@@ -26,6 +26,7 @@
 #include "networking.h"
 #include "pubsub.h"
 #include "slowlog.h"
+#include "storage.h"
 #include "util.h"
 
 server_state srv;
@@ -178,6 +179,13 @@ int server_main(int argc, char **argv) {
     }
 
     ks_setup((unsigned)cfg.keyspace_shards, (int)cfg.databases);
+    /* The storage engine rebuilds the key directory before anything can
+     * reach the keyspace; a corrupt or unreadable store stops the start. */
+    if (!storage_setup()) {
+        log_warning("Fatal: the storage engine could not load its data (see above); not starting.");
+        return 1;
+    }
+    storage_start();
     slowlog_setup();
     latency_setup();
     commands_setup();
@@ -207,6 +215,7 @@ int server_main(int argc, char **argv) {
     /* Reverse order of setup. */
     net_teardown();
     multi_teardown();   /* after every client is gone */
+    storage_teardown(); /* the final flush, with no client left to write */
     event_free(shutdown_ev);
     event_free(sigterm_ev);
     event_free(sigint_ev);
