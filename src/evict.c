@@ -238,9 +238,8 @@ static size_t spill_one(int *dbs, int ndbs) {
  * dirty entries clean) and let the command run: writes are refused only
  * while the disk is failing, or with the engine off. The overshoot is
  * bounded by what is written while one flush runs (docs/storage.md). */
-static enum evict_result spill_perform(size_t used, unsigned long long limit) {
+static enum evict_result spill_perform(size_t used, unsigned long long limit, uint64_t budget) {
     if (!storage_enabled()) return EVICT_FAIL;
-    uint64_t budget = time_limit_us(cfg.maxmemory_eviction_tenacity);
     int64_t start = util_mono_us();
     bool live = mem_is_live();
     size_t tofree = counted(used) - limit, freed = 0;
@@ -264,6 +263,14 @@ static enum evict_result spill_perform(size_t used, unsigned long long limit) {
     }
     atomic_store(&continue_pending, false);
     return EVICT_OK;
+}
+
+enum evict_result evict_spill_background(uint64_t budget_us) {
+    unsigned long long limit = cfg.maxmemory;
+    if (!limit || cfg.maxmemory_policy != MM_SPILL) return EVICT_OK;
+    size_t used = mem_used();
+    if (used <= limit || counted(used) <= limit) return EVICT_OK;
+    return spill_perform(used, limit, budget_us);
 }
 
 typedef struct pick_ctx {
@@ -332,7 +339,7 @@ enum evict_result evict_perform(void) {
         goto done;
     }
     if (policy == MM_SPILL) {
-        result = spill_perform(used, limit);
+        result = spill_perform(used, limit, time_limit_us(cfg.maxmemory_eviction_tenacity));
         goto done;
     }
     uint64_t budget = time_limit_us(cfg.maxmemory_eviction_tenacity);

@@ -215,6 +215,7 @@ void ks_setup(unsigned n, int dbs) {
     if (!shards) abort();
     for (unsigned i = 0; i < n; i++) {
         pthread_mutex_init(&shards[i].lock, NULL);
+        shards[i].tombs = NULL;
         shards[i].dbs = xcalloc((size_t)dbs, sizeof(ks_table));
         for (int d = 0; d < dbs; d++) shards[i].dbs[d].rehash_idx = -1;
     }

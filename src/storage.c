@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "config.h"
+#include "evict.h"
 #include "keyspace.h"
 #include "log.h"
 #include "lsm.h"
@@ -285,6 +286,13 @@ static void *flush_main(void *arg) {
             }
             pthread_cond_timedwait(&fl_cv, &fl_mu, &ts);
             if (flush_wanted(util_mono_us() / 1000, last_ms)) fl_requested = true;
+            if (!fl_requested && !fl_stop && cfg.maxmemory) {
+                /* Spill in the background so that commands rarely pay for
+                 * it; fl_mu is not held meanwhile (it is a leaf lock). */
+                pthread_mutex_unlock(&fl_mu);
+                evict_spill_background(50000);
+                pthread_mutex_lock(&fl_mu);
+            }
         }
         if (fl_stop) break;     /* teardown runs the final flush itself */
         fl_requested = false;
