@@ -14,6 +14,7 @@
 #include "client.h"
 #include "commands.h"
 #include "config.h"
+#include "durability.h"
 #include "evict.h"
 #include "keyspace.h"
 #include "memory.h"
@@ -339,15 +340,9 @@ void cmd_info(client *c) {
          * to level 0 is strata's "save", docs/storage.md). */
         storage_info si;
         storage_get_info(&si);
-        sb_printf(&b,
-                  "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
-                  "rdb_changes_since_last_save:%lld\r\nrdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
-                  "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
-                  "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
-                  "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n"
-                  "aof_last_write_status:ok\r\n",
-                  si.changes_since_last_save, si.flush_in_progress ? 1 : 0, si.last_save_time,
-                  si.last_flush_ok ? "ok" : "err", si.last_flush_time_sec, si.current_flush_time_sec);
+        char pbuf[4096];
+        durability_info(pbuf, sizeof(pbuf));   /* loading, rdb_* (from si), aof_*, wal_* */
+        sb_printf(&b, "%s", pbuf);
         if (si.enabled) {
             sb_printf(&b,
                       "lsm_enabled:1\r\nlsm_data_dir:%s\r\nlsm_levels:%d\r\nlsm_total_bytes:%llu\r\n"

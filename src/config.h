@@ -57,12 +57,14 @@ typedef struct config {
     long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
     int maxmemory_policy;
     bool maxmemory_policy_set;  /* named in the config file or flags (storage.c picks spill otherwise) */
-    /* persistence (accepted and reported; the WAL arrives with #4) */
+    /* persistence: the WAL (docs/durability.md); save/dbfilename accepted only */
     char *save, *dbfilename, *appendfilename;
     bool appendonly;
-    int appendfsync;
+    int appendfsync;            /* enum wal_fsync order: always, everysec, no */
+    char *data_dir;             /* storage engine directory ("" = <dir>/strata-data when appendonly) */
+    bool aof_load_truncated, wal_truncate_corrupt;
+    long long wal_segment_size, key_load_delay;
     /* storage engine (storage.c, docs/storage.md) */
-    char *data_dir;             /* on when set (or appendonly yes) */
     long long flush_dirty_bytes, flush_interval_ms;
     long long lsm_block_size, lsm_bloom_bits_per_key, lsm_l0_compaction_trigger;
     long long lsm_level1_bytes, lsm_target_file_bytes;

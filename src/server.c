@@ -1,5 +1,5 @@
 /* server.c: process lifecycle. Starts modules in dependency order (config,
- * log, keyspace, storage, commands, pubsub, networking) and stops them in reverse; owns the
+ * log, keyspace, storage, commands, pubsub, durability, networking) and stops them in reverse; owns the
  * main thread's event loop (listeners, signals, the clock cron), daemonize,
  * the pidfile, and graceful shutdown on SIGTERM/SIGINT/SHUTDOWN. */
 #include "server.h"
@@ -18,6 +18,7 @@
 #include "acl.h"
 #include "commands.h"
 #include "config.h"
+#include "durability.h"
 #include "keyspace.h"
 #include "latency.h"
 #include "log.h"
@@ -179,13 +180,14 @@ int server_main(int argc, char **argv) {
     }
 
     ks_setup((unsigned)cfg.keyspace_shards, (int)cfg.databases);
-    /* The storage engine rebuilds the key directory before anything can
-     * reach the keyspace; a corrupt or unreadable store stops the start. */
+    durability_setup();
+    /* The storage engine opens its store before the listeners: a corrupt
+     * or unreadable store stops the start. The key directory is rebuilt
+     * by the loader (durability_start), under -LOADING. */
     if (!storage_setup()) {
-        log_warning("Fatal: the storage engine could not load its data (see above); not starting.");
+        log_warning("Fatal: the storage engine could not open its data (see above); not starting.");
         return 1;
     }
-    storage_start();
     slowlog_setup();
     latency_setup();
     commands_setup();
@@ -195,6 +197,8 @@ int server_main(int argc, char **argv) {
         log_warning("Failed listening on port %lld (tcp), aborting.", cfg.port);
         return 1;
     }
+    /* Recovery after the listeners are up: clients get -LOADING meanwhile. */
+    durability_start();
     write_pidfile();
     srv.startup_memory = mem_refresh();
 
@@ -214,8 +218,8 @@ int server_main(int argc, char **argv) {
 
     /* Reverse order of setup. */
     net_teardown();
+    durability_teardown();   /* the final flush (storage), the last records written and fsynced */
     multi_teardown();   /* after every client is gone */
-    storage_teardown(); /* the final flush, with no client left to write */
     event_free(shutdown_ev);
     event_free(sigterm_ev);
     event_free(sigint_ev);

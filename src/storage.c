@@ -24,6 +24,10 @@
  *  5. An entry collected by a flush in flight is FLUSHING until the post
  *     walk after commit (or failure): it cannot be spilled before its
  *     value is on disk, and a failed flush makes it DIRTY again.
+ *  6. Every flush that commits durable_seq = S also writes the db view
+ *     (perm) as of S, in the same SSTable: recovery scans in that view and
+ *     the WAL replay (seq > S) applies the later SWAPDBs, so no crash
+ *     point can apply a swap twice or not at all.
  */
 #include "storage.h"
 
@@ -36,6 +40,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "config.h"
+#include "durability.h"
 #include "evict.h"
 #include "keyspace.h"
 #include "log.h"
@@ -48,6 +53,17 @@
 static bool st_enabled;
 static char data_dir[4096];
 static lsm *db_lsm;
+
+/* SWAPDB without MANIFEST edits (docs/storage.md, "Databases"): perm maps
+ * a logical db to the LSM db its records live in. An entry's LSM db never
+ * changes (a swap swaps both the tables and perm), so only the view
+ * changes, and that view is saved as a record of the hidden LSM db
+ * `meta_db` in every flush, atomically with durable_seq. perm changes
+ * only under every shard lock (the swap/flush hooks); readers hold at
+ * least one shard lock. */
+static int nuser_dbs, meta_db;
+static int *perm, *perm_snap, *perm_saved;
+#define PERM_KEY "perm"
 
 /* ---- flush state (fl_mu) ---- */
 static pthread_mutex_t fl_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -101,7 +117,7 @@ static int hook_load(int db, const char *key, size_t klen, char **val, size_t *v
     uint8_t f = 0;
     /* RAM owns the expiry (invariant 1): never let the engine hide a
      * record as expired, hence the lowest possible "now". */
-    enum lsm_status st = lsm_get(db_lsm, db, key, klen, INT64_MIN, val, vlen, &exp, &f, err, sizeof(err));
+    enum lsm_status st = lsm_get(db_lsm, perm[db], key, klen, INT64_MIN, val, vlen, &exp, &f, err, sizeof(err));
     atomic_fetch_add_explicit(&stat_loads, 1, memory_order_relaxed);
     if (st == LSM_OK) {
         *flags = f;
@@ -122,23 +138,26 @@ static void hook_drop_db(int db) {
     for (size_t i = 0; i < batch_n; i++)
         if (db < 0 || batch[i].db == db) batch[i].dead = true;
     pthread_mutex_unlock(&batch_mu);
-    if (lsm_drop_db(db_lsm, db, cur_seq(), err, sizeof(err)) != LSM_OK) {
+    /* FLUSHALL drops every LSM db, the hidden one too: with nothing left
+     * the view starts again from identity. */
+    int target = db < 0 ? -1 : perm[db];
+    if (db < 0)
+        for (int i = 0; i < nuser_dbs; i++) perm[i] = i;
+    if (lsm_drop_db(db_lsm, target, cur_seq(), err, sizeof(err)) != LSM_OK) {
         log_warning("Storage: dropping db %d failed: %s", db, err);
         atomic_store(&writes_failing, true);
     }
 }
 
 static void hook_swap_db(int a, int b) {
-    char err[512];
     pthread_mutex_lock(&batch_mu);
     for (size_t i = 0; i < batch_n; i++)
         if (batch[i].db == a) batch[i].db = b;
         else if (batch[i].db == b) batch[i].db = a;
     pthread_mutex_unlock(&batch_mu);
-    if (lsm_swap_db(db_lsm, a, b, cur_seq(), err, sizeof(err)) != LSM_OK) {
-        log_warning("Storage: swapping dbs %d and %d failed: %s", a, b, err);
-        atomic_store(&writes_failing, true);
-    }
+    int t = perm[a];
+    perm[a] = perm[b];
+    perm[b] = t;
 }
 
 static const ks_storage_ops ops = {hook_load, hook_drop_db, hook_swap_db};
@@ -150,7 +169,7 @@ static void collect_cb(void *priv, const ks_flush_rec *r) {
     (void)priv;
     brec b = {0};
     b.db = r->db;
-    b.phys = lsm_phys_db(db_lsm, r->db);
+    b.phys = lsm_phys_db(db_lsm, perm[r->db]);
     b.tomb = r->tombstone;
     b.flags = r->flags;
     b.expire_ms = r->expire_ms;
@@ -192,7 +211,7 @@ static void post_walk(size_t n, bool ok) {
         int db = batch[i].db;
         bool dead = batch[i].dead, tomb = batch[i].tomb;
         pthread_mutex_unlock(&batch_mu);
-        if (!dead && !(ok && tomb)) do_ks_flush_done(db, &k, tomb, ok);
+        if (db >= 0 && !dead && !(ok && tomb)) do_ks_flush_done(db, &k, tomb, ok);
         ks_unlock_key(&k);
     }
 }
@@ -211,15 +230,44 @@ static void batch_clear(void) {
 
 /* One flush. Returns true on success (or nothing to do). */
 static bool flush_once(char *err, size_t errlen) {
+    /* S and the db view as of S: under one shard lock no SWAPDB/FLUSHDB
+     * can be half done (they hold every shard while they emit their
+     * record and change perm). */
+    ks_lock_shard(0);
     uint64_t S = cur_seq();
+    memcpy(perm_snap, perm, sizeof(int) * (size_t)nuser_dbs);
+    ks_unlock_shard(0);
     ks_dirty_bytes_take();
     for (unsigned s = 0; s < ks_nshards(); s++) ks_flush_collect(s, collect_cb, NULL);
     uint64_t S_end = cur_seq();
-    size_t n = batch_n;     /* only this thread appends (collect) */
-    if (n == 0) {
+    bool perm_changed = memcmp(perm_snap, perm_saved, sizeof(int) * (size_t)nuser_dbs) != 0;
+    if (batch_n == 0 && !perm_changed) {
         atomic_store(&saved_seq, S);
         return true;
     }
+    /* The view as of S, saved with the records (invariant 6). */
+    {
+        uint32_t *pv = xmalloc(sizeof(uint32_t) * (size_t)nuser_dbs);
+        for (int i = 0; i < nuser_dbs; i++) pv[i] = (uint32_t)perm_snap[i];
+        brec b = {0};
+        b.db = -1;
+        b.phys = lsm_phys_db(db_lsm, meta_db);
+        b.expire_ms = -1;
+        b.klen = strlen(PERM_KEY);
+        b.vlen = sizeof(uint32_t) * (size_t)nuser_dbs;
+        b.kv = xmalloc(b.klen + b.vlen);
+        memcpy(b.kv, PERM_KEY, b.klen);
+        memcpy(b.kv + b.klen, pv, b.vlen);
+        free(pv);
+        pthread_mutex_lock(&batch_mu);
+        if (batch_n == batch_cap) {
+            batch_cap = batch_cap ? batch_cap * 2 : 1024;
+            batch = xrealloc(batch, batch_cap * sizeof(*batch));
+        }
+        batch[batch_n++] = b;
+        pthread_mutex_unlock(&batch_mu);
+    }
+    size_t n = batch_n;     /* only this thread appends (collect) */
     /* The batch cannot move while sorting: appends come only from this
      * thread's collection, and hooks change db/dead fields, never order. */
     pthread_mutex_lock(&batch_mu);
@@ -250,6 +298,7 @@ static bool flush_once(char *err, size_t errlen) {
     post_walk(n, ok);
     batch_clear();
     if (!ok) return false;
+    memcpy(perm_saved, perm_snap, sizeof(int) * (size_t)nuser_dbs);
     atomic_store(&saved_seq, S);
     atomic_fetch_add(&stat_flushed, written);
     if (wal_is_open()) wal_truncate_upto(S);
@@ -367,14 +416,16 @@ long long storage_lastsave(void) { return atomic_load(&lastsave_s); }
 /* ---- recovery --------------------------------------------------------------- */
 
 typedef struct scan_ctx {
+    int *inv;           /* LSM db -> logical db (the saved view) */
     uint64_t keys;
     int64_t start_us, last_log_us;
 } scan_ctx;
 
 static int scan_cb(void *priv, const lsm_rec *r) {
     scan_ctx *c = priv;
-    if ((int)r->db >= ks_ndbs()) return 0;
-    ks_restore((int)r->db, r->key, r->klen, r->val, r->vlen, r->expire_ms, r->flags);
+    if ((int)r->db >= nuser_dbs) return 0;     /* the hidden meta db */
+    int db = c->inv[r->db];
+    ks_restore(db, r->key, r->klen, r->val, r->vlen, r->expire_ms, r->flags);
     c->keys++;
     return 0;
 }
@@ -403,9 +454,8 @@ static bool mkdir_p(const char *path) {
 
 bool storage_setup(void) {
     atomic_store(&lastsave_s, util_ms() / 1000);
-    if (cfg.data_dir && cfg.data_dir[0]) snprintf(data_dir, sizeof(data_dir), "%s", cfg.data_dir);
-    else if (cfg.appendonly) snprintf(data_dir, sizeof(data_dir), "strata-data");   /* relative to dir (cwd) */
-    else return true;
+    if (!(cfg.data_dir && cfg.data_dir[0]) && !cfg.appendonly) return true;
+    snprintf(data_dir, sizeof(data_dir), "%s", durability_data_dir());
     st_enabled = true;
     if (!cfg.maxmemory_policy_set) cfg.maxmemory_policy = MM_SPILL;
 
@@ -418,7 +468,13 @@ bool storage_setup(void) {
     lsm_opts o;
     lsm_opts_default(&o);
     o.dir = lsm_dir;
-    o.ndbs = (int)cfg.databases;
+    nuser_dbs = (int)cfg.databases;
+    meta_db = nuser_dbs;
+    o.ndbs = nuser_dbs + 1;     /* + the hidden meta db */
+    perm = xmalloc(sizeof(int) * (size_t)nuser_dbs);
+    perm_snap = xmalloc(sizeof(int) * (size_t)nuser_dbs);
+    perm_saved = xmalloc(sizeof(int) * (size_t)nuser_dbs);
+    for (int i = 0; i < nuser_dbs; i++) perm[i] = perm_snap[i] = perm_saved[i] = i;
     o.block_size = (size_t)cfg.lsm_block_size;
     o.bloom_bits_per_key = (int)cfg.lsm_bloom_bits_per_key;
     o.l0_compaction_trigger = (int)cfg.lsm_l0_compaction_trigger;
@@ -431,14 +487,46 @@ bool storage_setup(void) {
         return false;
     }
     ks_storage_enable(&ops);
+    return true;
+}
 
+bool storage_recover(void) {
+    char lsm_dir[4200], err[1024];
+    snprintf(lsm_dir, sizeof(lsm_dir), "%s/lsm", data_dir);
     /* The key directory: every live key and its expiry into RAM. Values
      * too when no maxmemory limit could push them out again anyway;
      * otherwise they stay on disk until read (spilled). */
     bool want_values = cfg.maxmemory == 0;
-    scan_ctx c = {0, util_mono_us(), 0};
+    /* The db view saved with durable_seq; the WAL replay moves it on. */
+    char *pv = NULL;
+    size_t pvlen = 0;
+    int64_t pexp;
+    uint8_t pfl;
+    enum lsm_status pst = lsm_get(db_lsm, meta_db, PERM_KEY, strlen(PERM_KEY), INT64_MIN, &pv, &pvlen, &pexp,
+                                  &pfl, err, sizeof(err));
+    if (pst == LSM_OK) {
+        if (pvlen != sizeof(uint32_t) * (size_t)nuser_dbs) {
+            log_warning("Storage: the store in %s was written with databases %zu, not %d: refusing to start",
+                        lsm_dir, pvlen / sizeof(uint32_t), nuser_dbs);
+            free(pv);
+            return false;
+        }
+        for (int i = 0; i < nuser_dbs; i++) {
+            uint32_t x;
+            memcpy(&x, pv + 4 * i, 4);
+            perm[i] = perm_saved[i] = (int)x;
+        }
+        free(pv);
+    } else if (pst != LSM_NOTFOUND) {
+        log_warning("Storage: reading the database map failed: %s", err);
+        return false;
+    }
+    int *inv = xmalloc(sizeof(int) * (size_t)(nuser_dbs + 1));
+    for (int i = 0; i < nuser_dbs; i++) inv[perm[i]] = i;
+    scan_ctx c = {inv, 0, util_mono_us(), 0};
     log_notice("Loading the key directory from %s (values %s)", lsm_dir, want_values ? "too" : "on demand");
-    st = lsm_scan(db_lsm, want_values, util_ms(), scan_cb, scan_progress, &c, err, sizeof(err));
+    enum lsm_status st = lsm_scan(db_lsm, want_values, util_ms(), scan_cb, scan_progress, &c, err, sizeof(err));
+    free(inv);
     if (st != LSM_OK) {
         log_warning("Storage: reading the store failed: %s", err);
         return false;
@@ -479,6 +567,10 @@ void storage_teardown(void) {
     if (!flush_once(err, sizeof(err))) log_warning("Storage: the final flush failed: %s", err);
     lsm_close(db_lsm);
     db_lsm = NULL;
+    free(perm);
+    free(perm_snap);
+    free(perm_saved);
+    perm = perm_snap = perm_saved = NULL;
     ks_storage_enable(NULL);
     pthread_mutex_lock(&batch_mu);
     free(batch);

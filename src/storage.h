@@ -24,11 +24,16 @@ enum storage_flush_reason {
 };
 
 /* Decide whether the engine is on (from cfg), pick the maxmemory policy
- * default (spill), open the LSM in <data-dir>/lsm and rebuild the key
- * directory from it. Called from server.c after ks_setup, before any
- * client thread runs. false: a fatal error was logged (corrupt SSTable,
+ * default (spill), open the LSM in <data-dir>/lsm (which verifies every
+ * SSTable). Called from server.c after ks_setup and durability_setup,
+ * before the listeners. false: a fatal error was logged (corrupt SSTable,
  * unreadable directory): the server must not start. */
 bool storage_setup(void);
+/* Rebuild the key directory from the SSTables (the loader thread, under
+ * -LOADING, before the WAL replay). false: error logged. */
+bool storage_recover(void);
+/* Highest seq durable in the SSTables: the WAL replay starts after it. */
+uint64_t storage_durable_seq(void);
 /* Start the flush thread; after recovery (the WAL replay). */
 void storage_start(void);
 /* Final flush (SHUTDOWN), stop the flush thread, close the LSM. */
