@@ -49,8 +49,9 @@ _Static_assert(sizeof(policies) / sizeof(policies[0]) == MM_POLICIES + 1, "one n
 static const char *const fsyncs[] = {"always", "everysec", "no", NULL};
 static const char *const pubsub_defaults[] = {"resetchannels", "allchannels", NULL};
 static const char *const protected_modes[] = {"no", "yes", "local", NULL};
-/* Order in which Redis lists enum values in its error message. */
-static const char *const policies_msg = "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction, spill";
+/* Order in which Redis lists enum values in its error message (Redis's
+ * text exactly, so "spill" is accepted but not listed). */
+static const char *const policies_msg = "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
 static const char *const fsyncs_msg = "everysec, always, no";
 
 #define O(f) offsetof(config, f)

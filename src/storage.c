@@ -595,15 +595,20 @@ void storage_get_info(storage_info *si) {
     si->last_flush_time_sec = fl_completed ? fl_last_secs : -1;
     if (fl_running) si->current_flush_time_sec = (util_ms() - fl_run_start_ms) / 1000;
     pthread_mutex_unlock(&fl_mu);
-    uint64_t now = cur_seq(), saved = atomic_load(&saved_seq);
-    si->changes_since_last_save = now > saved ? (long long)(now - saved) : 0;
+    ks_storage_stat ks;
+    ks_storage_stats(&ks);
+    if (ws_on()) {
+        uint64_t now = cur_seq(), saved = atomic_load(&saved_seq);
+        si->changes_since_last_save = now > saved ? (long long)(now - saved) : 0;
+    } else {
+        /* without the write stream: the keys a flush would write */
+        si->changes_since_last_save = (long long)(ks.dirty_keys + ks.pending_tombstones);
+    }
     si->flushes = atomic_load(&stat_flushes);
     si->flushed_records = atomic_load(&stat_flushed);
     si->flush_failures = atomic_load(&stat_fail);
     si->spill_loads = atomic_load(&stat_loads);
     si->spill_load_errors = atomic_load(&stat_load_errors);
-    ks_storage_stat ks;
-    ks_storage_stats(&ks);
     si->dirty_keys = ks.dirty_keys;
     si->spilled_keys = ks.spilled_keys;
     si->pending_tombstones = ks.pending_tombstones;
