@@ -371,6 +371,7 @@ static void *flush_main(void *arg) {
         pthread_cond_broadcast(&fl_done_cv);
     }
     pthread_mutex_unlock(&fl_mu);
+    evict_thread_exit();    /* the spill pool of this thread */
     mem_thread_exit();
     return NULL;
 }
