@@ -553,6 +553,9 @@ void storage_start(void) {
 
 void storage_teardown(void) {
     if (!st_enabled) return;
+    /* Recovery that did not finish (a corrupt file, a shutdown while
+     * loading) must not write its partial keyspace: no final flush then. */
+    bool recovered = fl_thread_started;
     if (fl_thread_started) {
         pthread_mutex_lock(&fl_mu);
         fl_stop = true;
@@ -564,8 +567,10 @@ void storage_teardown(void) {
     }
     /* The final flush, on this thread: the clients are gone. */
     char err[512] = "";
-    log_notice("Storage: flushing dirty entries before exit");
-    if (!flush_once(err, sizeof(err))) log_warning("Storage: the final flush failed: %s", err);
+    if (recovered) {
+        log_notice("Storage: flushing dirty entries before exit");
+        if (!flush_once(err, sizeof(err))) log_warning("Storage: the final flush failed: %s", err);
+    }
     lsm_close(db_lsm);
     db_lsm = NULL;
     free(perm);
