@@ -49,12 +49,13 @@
 #include <unistd.h>
 
 #include "bloom.h"
+#include "log.h"
 #include "lsm_coding.h"
 #include "manifest.h"
 #include "memory.h"
 #include "sstable.h"
 
-#define LSM_LEVELS 7
+#define LSM_LEVELS MANIFEST_LEVELS
 
 __attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen,
                                                          const char *fmt, ...) {
@@ -391,6 +392,21 @@ enum lsm_status lsm_open(const lsm_opts *o, lsm **out, char *err, size_t errlen)
     st = manifest_read(mpath, &m, err, errlen);
     bool rewrite = false;
     if (st == LSM_NOTFOUND) {
+        /* A new store. SSTables without a MANIFEST mean the MANIFEST was
+         * lost, not a crash (the first MANIFEST is written before any
+         * flush): refuse rather than delete them as orphans. */
+        DIR *dd = opendir(l->dir);
+        struct dirent *e;
+        uint64_t num;
+        int nsst = 0;
+        while (dd && (e = readdir(dd)))
+            nsst += parse_sst_name(e->d_name, &num);
+        if (dd) closedir(dd);
+        if (nsst) {
+            seterr(err, errlen, "%s: missing, but %s holds %d SSTable(s)", mpath, l->dir, nsst);
+            st = LSM_CORRUPT;
+            goto fail;
+        }
         m.next_file = 1;
         rewrite = true;
         st = LSM_OK;
@@ -430,6 +446,11 @@ enum lsm_status lsm_open(const lsm_opts *o, lsm **out, char *err, size_t errlen)
     for (size_t i = 0; i < m.nfiles; i++) {
         const manifest_file *mf = &m.files[i];
         char path[4096];
+        if (mf->level < 0 || mf->level >= LSM_LEVELS) {
+            seterr(err, errlen, "%s: corrupt MANIFEST: level %d out of range", mpath, mf->level);
+            st = LSM_CORRUPT;
+            goto fail;
+        }
         manifest_sst_path(path, sizeof(path), l->dir, mf->number);
         sst *t;
         if ((st = sst_open(path, &t, err, errlen))) {
@@ -1044,7 +1065,7 @@ static enum lsm_status compact_once(lsm *l, bool *did, char *err, size_t errlen)
     /* The output range may widen with L1 inputs; deeper overlap uses it. */
     for (int i = c.nin0; i < c.nin0 + c.nin1; i++) {
         lsm_file *f = c.in[i];
-        if (cmp_files_by_key(&f, &lo) < 0) {
+        if (cmp_file_key(f, sdb, sk, sl, false) < 0) {
             sdb = f->smallest_db;
             sk = f->smallest;
             sl = f->smallest_len;
@@ -1223,6 +1244,7 @@ enum lsm_status lsm_compact_all(lsm *l, char *err, size_t errlen) {
 static void *compaction_thread(void *arg) {
     lsm *l = arg;
     mem_thread_register();
+    pthread_setname_np(pthread_self(), "strata-lsm");
     pthread_mutex_lock(&l->mu);
     while (!l->stopping) {
         if (!l->bg_work) {
@@ -1243,7 +1265,7 @@ static void *compaction_thread(void *arg) {
             __atomic_store_n(&l->last_bg_error,
                              st == LSM_IO && e ? e : st == LSM_NOMEM ? ENOMEM : EIO,
                              __ATOMIC_RELAXED);
-            fprintf(stderr, "lsm: background compaction failed: %s (retrying in 1 s)\n", err);
+            log_warning("LSM background compaction failed: %s (retrying in 1 s)", err);
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;

@@ -78,8 +78,9 @@ uint64_t lsm_durable_seq(lsm *l);
 uint32_t lsm_phys_db(lsm *l, int db);
 /* FLUSHDB / FLUSHALL(db = -1) / SWAPDB as durable MANIFEST edits, tagged
  * with the write-stream seq of the command (replaying a WAL record whose
- * seq is <= the edit's seq is a no-op for the engine). Caller holds every
- * shard lock. */
+ * seq is <= the edit's seq is a no-op for the engine; seq 0 means untagged
+ * and always applies). Caller holds every shard lock. db out of range:
+ * LSM_INVALID. */
 enum lsm_status lsm_drop_db(lsm *l, int db, uint64_t seq, char *err, size_t errlen);
 enum lsm_status lsm_swap_db(lsm *l, int a, int b, uint64_t seq, char *err, size_t errlen);
 
@@ -87,7 +88,11 @@ enum lsm_status lsm_swap_db(lsm *l, int a, int b, uint64_t seq, char *err, size_
  * commit writes the SSTable (lz4 blocks, sparse index, bloom, footer),
  * fsyncs it, and installs it in L0 with a MANIFEST edit that also records
  * durable_seq = max(durable_seq, upto_seq). Only after commit returns OK
- * may the caller drop WAL records with seq <= upto_seq. */
+ * may the caller drop WAL records with seq <= upto_seq. A commit with no
+ * records writes no file but still records durable_seq. Commit frees the
+ * writer whatever its result (on failure the partial file is removed and
+ * nothing changed); lsm_flush_add returns LSM_INVALID for a record that
+ * does not sort after the previous one. */
 enum lsm_status lsm_flush_begin(lsm *l, lsm_writer **w);
 enum lsm_status lsm_flush_add(lsm_writer *w, const lsm_rec *r);
 enum lsm_status lsm_flush_commit(lsm_writer *w, uint64_t upto_seq, char *err, size_t errlen);

@@ -199,7 +199,7 @@ enum lsm_status manifest_read(const char *path, manifest *m, char *err, size_t e
         if (!get_key(&p, end, &f->smallest_db, &f->smallest, &f->smallest_len) ||
             !get_key(&p, end, &f->largest_db, &f->largest, &f->largest_len))
             goto corrupt;
-        if (f->level < 0 || f->level > 7 || f->number >= m->next_file) goto corrupt;
+        if (f->level < 0 || f->level >= MANIFEST_LEVELS || f->number >= m->next_file) goto corrupt;
     }
     if (p != end) goto corrupt;
     free(b);

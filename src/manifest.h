@@ -22,6 +22,7 @@
 #define MANIFEST_TMP_NAME "MANIFEST.tmp"
 #define MANIFEST_MAGIC 0x31464e414d727473ULL /* bytes "strMANF1" on disk */
 #define MANIFEST_VERSION 1
+#define MANIFEST_LEVELS 7 /* levels 0..6 */
 
 typedef struct manifest_file {
     int level;

@@ -24,6 +24,8 @@
 #include "lsm_coding.h"
 
 enum { BLK_RAW = 0, BLK_LZ4 = 1 };
+
+int sst_fault_errno;
 #define SST_MAX_RAW_BLOCK (1u << 30) /* refuse absurd raw lengths */
 #define REC_TOMBSTONE 1
 #define REC_EXPIRE 2
@@ -149,7 +151,8 @@ static enum lsm_status write_all(sst_writer *w, const void *p, size_t n, char *e
                                  size_t errlen) {
     const char *c = p;
     while (n) {
-        ssize_t k = write(w->fd, c, n);
+        int fault = __atomic_load_n(&sst_fault_errno, __ATOMIC_RELAXED);
+        ssize_t k = fault ? (errno = fault, -1) : write(w->fd, c, n);
         if (k < 0) {
             if (errno == EINTR) continue;
             seterr(err, errlen, "%s: write: %s", w->path, strerror(errno));
@@ -278,9 +281,11 @@ static void writer_free(sst_writer *w) {
 
 void sst_writer_abort(sst_writer *w) {
     if (!w) return;
+    int e = errno; /* callers report the errno of the failure, not of this */
     if (w->fd >= 0) close(w->fd);
     unlink(w->path);
     writer_free(w);
+    errno = e;
 }
 
 enum lsm_status sst_writer_finish(sst_writer *w, sst_props *props, char *err, size_t errlen) {

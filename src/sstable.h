@@ -82,6 +82,11 @@ const lsm_rec *sst_iter_rec(const sst_iter *it);
 enum lsm_status sst_iter_status(const sst_iter *it, char *err, size_t errlen);
 uint64_t sst_iter_bytes_read(const sst_iter *it); /* stored bytes read so far */
 
+/* Test hook: while non-zero, every write of an SSTable writer fails with
+ * this errno (disk full, EIO), so tests can drive the engine's error paths.
+ * Read and written with __atomic builtins. */
+extern int sst_fault_errno;
+
 /* Check every checksum and the record order of a whole file; with dump
  * non-NULL print every record readably. */
 enum lsm_status sst_verify(const char *path, FILE *dump, char *err, size_t errlen);

@@ -4,12 +4,16 @@
  * footer / MANIFEST reported by name, and recovery from a crash between an
  * SSTable write and its MANIFEST edit (orphan files removed). */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include "lsm.h"
 #include "manifest.h"
 #include "unit.h"
+/* The checker (strata-check's LSM part) is tested here, against the
+ * engine's files, through its FILE-parameterized entry point. */
+#include "../../tools/check/check_lsm.c"
 
 static char root[256];
 static int dircount;
@@ -37,6 +41,8 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static uint64_t opt_level1 = 64 << 10, opt_target = 16 << 10;
+
 static lsm *open_store(const char *dir, bool background) {
     lsm_opts o;
     lsm_opts_default(&o);
@@ -44,8 +50,8 @@ static lsm *open_store(const char *dir, bool background) {
     o.ndbs = 4;
     o.block_size = 1024;
     o.l0_compaction_trigger = 4;
-    o.level1_bytes = 64 << 10;     /* small levels: many compactions */
-    o.target_file_bytes = 16 << 10;
+    o.level1_bytes = opt_level1;     /* small levels: many compactions */
+    o.target_file_bytes = opt_target;
     o.background = background;
     lsm *l = NULL;
     char err[512];
@@ -123,6 +129,30 @@ static bool expect_get(lsm *l, int db, int key, const char *val, size_t vlen) {
     return ok;
 }
 
+typedef struct scan_stats {
+    int n, with_val, stop_after, progress_calls, lastdb, dbs_in_order;
+    size_t big_len;
+    uint64_t last_done, last_total;
+} scan_stats;
+
+static int scan_count(void *priv, const lsm_rec *r) {
+    scan_stats *s = priv;
+    s->n++;
+    if (s->n == 1) s->dbs_in_order = 1;
+    if ((int)r->db < s->lastdb) s->dbs_in_order = 0;
+    s->lastdb = (int)r->db;
+    s->with_val += r->val != NULL;
+    if (r->vlen > s->big_len) s->big_len = r->vlen;
+    return s->stop_after && s->n == s->stop_after ? 42 : 0;
+}
+
+static void scan_progress(void *priv, uint64_t done, uint64_t total) {
+    scan_stats *s = priv;
+    s->progress_calls++;
+    s->last_done = done;
+    s->last_total = total;
+}
+
 TEST(flush_get_reopen) {
     const char *d = new_dir();
     char dir[512];
@@ -156,6 +186,27 @@ TEST(flush_get_reopen) {
     lsm_get_stats(l, &st);
     CHECK_EQ(st.files[0], 1);
     CHECK_EQ(st.levels, 1);
+    /* A 1 MB value through the engine, and scans: without values, with a
+     * callback that stops early, with progress. */
+    size_t big = 1 << 20;
+    char *bv = malloc(big);
+    for (size_t i = 0; i < big; i++) bv[i] = (char)(i % 251);
+    op bo = {2, 7, false, bv, big, -1};
+    REQUIRE(flush_ops(l, &bo, 1, 30));
+    expect_get(l, 2, 7, bv, big);
+    free(bv);
+    scan_stats ss = {0};
+    char err[256];
+    CHECK_EQ(lsm_scan(l, false, now_ms(), scan_count, scan_progress, &ss, err, sizeof(err)), LSM_OK);
+    CHECK_EQ(ss.n, 4);
+    CHECK_EQ(ss.with_val, 0);
+    CHECK_EQ(ss.big_len, big);
+    CHECK(ss.progress_calls >= 1 && ss.last_done == ss.last_total && ss.last_total > 0);
+    CHECK_EQ(ss.dbs_in_order, 1);
+    ss = (scan_stats){.stop_after = 2};
+    CHECK_EQ(lsm_scan(l, true, now_ms(), scan_count, NULL, &ss, err, sizeof(err)), 42);
+    CHECK_EQ(ss.n, 2);
+    CHECK_EQ(ss.with_val, 2);
     lsm_close(l);
 }
 
@@ -304,11 +355,13 @@ TEST(model_random_ops_across_levels) {
     const char *d = new_dir();
     char dir[512];
     snprintf(dir, sizeof(dir), "%s", d);
+    opt_level1 = 16 << 10; /* L1 16 KB, L2 160 KB, L3 1.6 MB: four levels in use */
+    opt_target = 8 << 10;
     lsm *l = open_store(dir, false);
     REQUIRE(l);
     uint64_t seq = 0;
     for (int phase = 0; phase < 4; phase++) {
-        random_rounds(l, 15, &seq, true);
+        random_rounds(l, 25, &seq, true);
         check_all(l, "after compactions");
     }
     lsm_stats st;
@@ -319,7 +372,7 @@ TEST(model_random_ops_across_levels) {
             (unsigned long long)st.total_bytes, (unsigned long long)st.compactions,
             (unsigned long long)st.compaction_read_bytes,
             (unsigned long long)st.compaction_written_bytes, (unsigned long long)st.flushed_bytes);
-    CHECK(st.levels >= 3);
+    CHECK(st.levels >= 4);
     CHECK(st.compactions > 5);
     CHECK(st.files[0] < 4);
     CHECK(st.gets > 0 && st.bloom_negatives > 0 && st.block_reads > 0);
@@ -329,17 +382,19 @@ TEST(model_random_ops_across_levels) {
     CHECK_EQ(lsm_durable_seq(l), seq - (seq > 0 && lsm_durable_seq(l) != seq));
     check_all(l, "after reopen");
     lsm_close(l);
+    opt_level1 = 64 << 10;
+    opt_target = 16 << 10;
     for (int db = 0; db < MDBS; db++)
         for (int k = 0; k < MKEYS; k++) model_set(db, k, NULL, 0, -1);
 }
 
 /* Readers keep reading while flushes and background compactions replace
  * the files under them. */
-static volatile int reader_stop;
+static int reader_stop; /* atomic */
 static lsm *reader_lsm;
 static void *reader(void *arg) {
     int *errors = arg;
-    while (!reader_stop) {
+    while (!__atomic_load_n(&reader_stop, __ATOMIC_RELAXED)) {
         for (int k = 0; k < 50; k++) {
             char key[8], *v = NULL, err[256];
             size_t vl;
@@ -364,7 +419,7 @@ TEST(background_compaction_with_concurrent_reads) {
     for (int k = 0; k < 50; k++) stable[k] = (op){3, 5000 + k, false, "stable", 6, -1};
     REQUIRE(flush_ops(l, stable, 50, 1));
     reader_lsm = l;
-    reader_stop = 0;
+    __atomic_store_n(&reader_stop, 0, __ATOMIC_RELAXED);
     int errors = 0;
     pthread_t t;
     pthread_create(&t, NULL, reader, &errors);
@@ -377,7 +432,7 @@ TEST(background_compaction_with_concurrent_reads) {
         if (st.files[0] < 4 && !st.compacting) break;
         usleep(50000);
     }
-    reader_stop = 1;
+    __atomic_store_n(&reader_stop, 1, __ATOMIC_RELAXED);
     pthread_join(t, NULL);
     CHECK_EQ(errors, 0);
     CHECK(st.files[0] < 4);
@@ -605,6 +660,12 @@ TEST(corruption_refused_by_name) {
     snprintf(mpath, sizeof(mpath), "%s/MANIFEST", dir);
     REQUIRE(truncate(mpath, 30) == 0);
     expect_open_refused(dir, mpath);
+    /* A lost MANIFEST: the SSTables are not deleted as orphans. */
+    make_store(dir, sizeof(dir), sst, sizeof(sst));
+    snprintf(mpath, sizeof(mpath), "%s/MANIFEST", dir);
+    REQUIRE(unlink(mpath) == 0);
+    expect_open_refused(dir, mpath);
+    CHECK(access(sst, F_OK) == 0);
 }
 
 TEST(crash_between_file_write_and_manifest_leaves_orphans_removed) {
@@ -635,4 +696,108 @@ TEST(crash_between_file_write_and_manifest_leaves_orphans_removed) {
     expect_get(l, 0, 500, "after", 5);
     CHECK_EQ(lsm_compact_all(l, err, sizeof(err)), LSM_OK);
     lsm_close(l);
+}
+
+static int run_check(char *out, size_t outlen, int argc, char **argv) {
+    FILE *o = tmpfile(), *e = tmpfile();
+    int rc = check_lsm_run(argc, argv, o, e);
+    size_t n = 0;
+    FILE *fs[2] = {o, e};
+    for (int i = 0; i < 2; i++) {
+        rewind(fs[i]);
+        n += fread(out + n, 1, outlen - 1 - n, fs[i]);
+        fclose(fs[i]);
+    }
+    out[n] = '\0';
+    return rc;
+}
+
+TEST(check_tool_verifies_and_dumps) {
+    char dir[512], sst[600], mpath[700], orphan[700];
+    static char out[1 << 16];
+    make_store(dir, sizeof(dir), sst, sizeof(sst));
+    snprintf(mpath, sizeof(mpath), "%s/MANIFEST", dir);
+    char *a1[] = {"dir", "--dump", dir};
+    CHECK_EQ(run_check(out, sizeof(out), 3, a1), 0);
+    CHECK(strstr(out, "OK L0") && strstr(out, "next_file"));
+    char *a2[] = {"strata-check", "sst", "--dump", sst};
+    CHECK_EQ(run_check(out, sizeof(out), 4, a2), 0);
+    CHECK(strstr(out, "key=\"\\x00\\x00\\x05\\xff\" seq=1") != NULL);
+    CHECK(strstr(out, "val=\"some value text\"") != NULL);
+    char *a3[] = {"manifest", "--dump", mpath};
+    CHECK_EQ(run_check(out, sizeof(out), 3, a3), 0);
+    CHECK(strstr(out, "L0 000001.sst") != NULL);
+    /* An orphan is reported, not an error. */
+    manifest_sst_path(orphan, sizeof(orphan), dir, 9);
+    FILE *f = fopen(orphan, "w");
+    fputs("junk", f);
+    fclose(f);
+    CHECK_EQ(run_check(out, sizeof(out), 3, a1), 0);
+    CHECK(strstr(out, "ORPHAN") != NULL);
+    /* A corrupt block: named. */
+    flip(sst, 7);
+    CHECK_EQ(run_check(out, sizeof(out), 3, a1), 1);
+    CHECK(strstr(out, "CORRUPT") && strstr(out, sst));
+    CHECK_EQ(run_check(out, sizeof(out), 4, a2), 1);
+    flip(mpath, 30);
+    CHECK_EQ(run_check(out, sizeof(out), 3, a3), 1);
+    CHECK(strstr(out, mpath) != NULL);
+    char *a4[] = {"sst"};
+    CHECK_EQ(run_check(out, sizeof(out), 1, a4), 2);
+}
+
+TEST(background_error_recorded_and_retried) {
+    char dir[512], err[512];
+    snprintf(dir, sizeof(dir), "%s", new_dir());
+    lsm *l = open_store(dir, false);
+    REQUIRE(l);
+    for (int i = 0; i < 4; i++) {
+        op o = {0, i, false, "v", 1, -1};
+        REQUIRE(flush_ops(l, &o, 1, 1 + (uint64_t)i));
+    }
+    lsm_close(l);
+    /* Disk full from now on: the compaction the reopened store starts
+     * fails, is recorded, and is retried; reads keep working. */
+    __atomic_store_n(&sst_fault_errno, ENOSPC, __ATOMIC_RELAXED);
+    l = open_store(dir, true);
+    REQUIRE(l);
+    lsm_stats st;
+    for (int i = 0; i < 100; i++) {
+        lsm_get_stats(l, &st);
+        if (st.last_bg_error) break;
+        usleep(20000);
+    }
+    CHECK_EQ(st.last_bg_error, ENOSPC);
+    CHECK_EQ(st.files[0], 4);
+    expect_get(l, 0, 2, "v", 1);
+    /* A flush fails with a clear error and leaves nothing behind. */
+    lsm_writer *w;
+    REQUIRE(lsm_flush_begin(l, &w) == LSM_OK);
+    char k[8];
+    lsm_rec r = {.db = lsm_phys_db(l, 0), .key = k, .klen = mkkey(k, 99), .val = "x", .vlen = 1,
+                 .expire_ms = -1, .seq = 9};
+    enum lsm_status s1 = lsm_flush_add(w, &r);
+    enum lsm_status s2 = lsm_flush_commit(w, 9, err, sizeof(err));
+    CHECK(s1 == LSM_OK && s2 == LSM_IO);
+    CHECK(strstr(err, "No space left") != NULL);
+    CHECK_EQ(lsm_durable_seq(l), 4);
+    /* Space is back: the retry succeeds within a few seconds. */
+    __atomic_store_n(&sst_fault_errno, 0, __ATOMIC_RELAXED);
+    for (int i = 0; i < 150; i++) {
+        lsm_get_stats(l, &st);
+        if (st.files[0] == 0 && st.last_bg_error == 0) break;
+        usleep(20000);
+    }
+    CHECK_EQ(st.files[0], 0);
+    CHECK_EQ(st.last_bg_error, 0);
+    CHECK(st.compactions >= 1);
+    for (int i = 0; i < 4; i++) expect_get(l, 0, i, "v", 1);
+    lsm_close(l);
+    DIR *dd = opendir(dir);
+    int nsst = 0;
+    struct dirent *e;
+    while ((e = readdir(dd)))
+        if (strstr(e->d_name, ".sst")) nsst++;
+    closedir(dd);
+    CHECK_EQ(nsst, st.files[1]);
 }

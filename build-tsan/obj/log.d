@@ -1,0 +1,2 @@
+build-tsan/obj/log.o: src/log.c src/log.h
+src/log.h:

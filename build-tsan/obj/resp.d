@@ -1,0 +1,3 @@
+build-tsan/obj/resp.o: src/resp.c src/resp.h src/util.h
+src/resp.h:
+src/util.h:
