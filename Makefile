@@ -34,12 +34,18 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INT_SRC  := $(wildcard tests/integration/*.c)
 INT_OBJ  := $(INT_SRC:tests/integration/%.c=$(BUILD)/obj/integration/%.o)
 INT_BIN  := $(BUILD)/tests/integration
+# strata-check: tools/check/main.c dispatches subcommands (wal here; sst and
+# manifest come from tools/check/check_lsm.c), linked with the server's
+# objects so each subcommand reads files with the server's own code.
+CHECK_SRC := $(wildcard tools/check/*.c)
+CHECK_OBJ := $(CHECK_SRC:tools/check/%.c=$(BUILD)/obj/check/%.o)
+CHECK    := $(BUILD)/strata-check
 
 # Generated documentation: from committed inputs only, never a live server.
 DOCS     := docs/commands.md
 
 .PHONY: all deps run test asan bench bench-quick clean tests-build compat-long docs
-all: deps $(SERVER) $(DOCS)
+all: deps $(SERVER) $(CHECK) $(DOCS)
 
 deps:
 	@./deps/install.sh
@@ -49,6 +55,12 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 
 $(BUILD)/obj/integration/%.o: tests/integration/%.c | $(BUILD)/obj/integration
 	$(CC) $(CFLAGS) -Isrc -c $< -o $@
+
+$(BUILD)/obj/check/%.o: tools/check/%.c | $(BUILD)/obj/check
+	$(CC) $(CFLAGS) -Isrc -c $< -o $@
+
+$(CHECK): $(CHECK_OBJ) $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(SERVER): $(OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -67,7 +79,7 @@ $(LSM_CHECK): tools/check/check_lsm.c $(OBJ) | $(BUILD)/tests
 $(INT_BIN): $(INT_OBJ) | $(BUILD)/tests
 	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -pthread
 
-$(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/tests:
+$(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/obj/check $(BUILD)/tests:
 	@mkdir -p $@
 
 # The command coverage table; tests/docs-check.sh fails when the committed
@@ -76,7 +88,7 @@ docs: $(DOCS)
 $(DOCS): tools/gen_commands_doc.py tools/redis-7.0-commands.tsv src/commands.def
 	python3 tools/gen_commands_doc.py >$@.tmp && mv $@.tmp $@
 
-tests-build: $(SERVER) $(UNIT_BIN) $(if $(INT_SRC),$(INT_BIN)) $(LSM_CHECK)
+tests-build: $(SERVER) $(CHECK) $(UNIT_BIN) $(if $(INT_SRC),$(INT_BIN)) $(LSM_CHECK)
 
 run: deps $(SERVER)
 	./$(SERVER) conf/strata.conf
@@ -107,4 +119,4 @@ bench-quick: deps $(SERVER)
 clean:
 	rm -rf build build-asan strata-server
 
--include $(OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(INT_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(INT_OBJ:.o=.d) $(CHECK_OBJ:.o=.d)

@@ -46,6 +46,7 @@ static struct {
     _Atomic uint64_t total_bytes, done_bytes, records;
     _Atomic int64_t last_load_ms;   /* duration of the last recovery */
 } ld;
+static _Atomic long long snapshots;   /* INFO aof_rewrites: snapshots written by CONFIG SET appendonly yes */
 static pthread_mutex_t toggle_lock = PTHREAD_MUTEX_INITIALIZER;   /* appendonly on/off */
 
 const char *durability_data_dir(void) { return data_dir; }
@@ -188,7 +189,11 @@ static void *loader_main(void *arg) {
     atomic_store(&ld.records, res.records);
     if (st != WAL_REPLAY_OK) {
         log_warning("%s", err);
-        if (st == WAL_REPLAY_CORRUPT)
+        if (st == WAL_REPLAY_CORRUPT && res.torn && o.load_truncated == false)
+            log_warning("The last WAL record is incomplete (a crash while it was written) and "
+                        "aof-load-truncated is no: strata refuses to start. Set 'aof-load-truncated yes' "
+                        "to cut it off and start.");
+        else if (st == WAL_REPLAY_CORRUPT)
             log_warning("The write-ahead log is corrupted: strata refuses to start. Inspect it with "
                         "'strata-check wal %s'. To start anyway with the records before the bad one "
                         "(later ones are set aside as *.skipped), set 'wal-truncate-corrupt yes'.",
@@ -298,6 +303,7 @@ static void enable(void) {
     ks_lockset_unlock(&ls);
     bool ok = wal_flush_all(true);
     if (ok) wal_truncate_upto(base);
+    atomic_fetch_add(&snapshots, 1);
     log_notice("Write-ahead log on: keyspace snapshot written (%" PRIu64 " records, %.1f ms)%s",
                ws_last_seq() - base, (double)(util_mono_us() - t0) / 1000.0,
                ok ? "" : "; the write failed and is retried");
@@ -346,18 +352,24 @@ void durability_info(char *buf, size_t cap) {
     bool on = wal_is_open();
     wal_stats st;
     wal_get_stats(&st);
-    /* rdb_*: a flush to level 0 is strata's "save" (storage.c) */
+    /* Redis 7.0's fields, in its order; nothing forks here, so the
+     * fork/COW ones are zero. rdb_*: a flush to level 0 is strata's "save"
+     * (storage.c). */
     storage_info si;
     storage_get_info(&si);
-    OUT("current_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+    OUT("current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
+        "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n"
         "rdb_changes_since_last_save:%lld\r\nrdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
         "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
+        "rdb_saves:%llu\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n"
         "aof_enabled:%d\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
         "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n"
-        "aof_rewrites:0\r\naof_last_write_status:%s\r\n",
+        "aof_rewrites:%lld\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:%s\r\n"
+        "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         si.changes_since_last_save, si.flush_in_progress ? 1 : 0, si.last_save_time,
         si.last_flush_ok ? "ok" : "err", si.last_flush_time_sec, si.current_flush_time_sec,
-        on || (cfg.appendonly && loading), e ? "err" : "ok");
+        (unsigned long long)si.flushes, on || (cfg.appendonly && loading), (long long)atomic_load(&snapshots),
+        e ? "err" : "ok");
     if (on) {
         OUT("aof_current_size:%" PRIu64 "\r\naof_base_size:0\r\naof_pending_rewrite:0\r\n"
             "aof_buffer_length:%zu\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",

@@ -27,9 +27,10 @@
  *     enforced on every delivery, not only by backpressure.
  *  6. Write-ahead log (docs/durability.md): a reply never leaves before
  *     the records its command staged are committed per appendfsync. When
- *     a read batch staged records (the thread's last seq moved past what
- *     it committed), the client is flagged CLIENT_WAL_WAIT and queued on
- *     the worker's wait list; flush_output writes nothing for it. The
+ *     a client's read batch staged records (the thread's last seq moved
+ *     during it, past what the thread committed), the client is flagged CLIENT_WAL_WAIT and queued on
+ *     the worker's wait list; flush_output writes nothing for it (other
+ *     clients' replies, reads among them, are not held back). The
  *     worker's wal_ev, activated once per event-loop pass and run after
  *     the read callbacks of that pass, commits up to the thread's last seq
  *     (one write, one fsync under `always`, shared with other threads by
@@ -353,6 +354,8 @@ static void hold(client *c, size_t len);
 
 static void process_input(client *c) {
     if (c->flags & CLIENT_HELD) return;   /* only resume_held() lets it go */
+    /* Invariant 6: did this batch of c stage WAL records? */
+    uint64_t seq0 = ws_on() ? ws_thread_seq() : UINT64_MAX;
     resp_limits lim = {
         .max_bulk_len = cfg.proto_max_bulk_len,
         .max_multibulk_len = acl_auth_required(c) ? 10 : INT_MAX,
@@ -404,7 +407,7 @@ static void process_input(client *c) {
         lim.max_multibulk_len = acl_auth_required(c) ? 10 : INT_MAX;
     }
     /* Invariant 6: one predictable branch while the log is off. */
-    if (ws_on() && ws_thread_seq() > c->w->wal_done && !(c->flags & CLIENT_WAL_WAIT)) {
+    if (ws_on() && ws_thread_seq() > seq0 && ws_thread_seq() > c->w->wal_done && !(c->flags & CLIENT_WAL_WAIT)) {
         worker *w = c->w;
         c->flags |= CLIENT_WAL_WAIT;
         c->wprev = NULL;

@@ -197,8 +197,6 @@ int server_main(int argc, char **argv) {
         log_warning("Failed listening on port %lld (tcp), aborting.", cfg.port);
         return 1;
     }
-    /* Recovery after the listeners are up: clients get -LOADING meanwhile. */
-    durability_start();
     write_pidfile();
     srv.startup_memory = mem_refresh();
 
@@ -211,6 +209,10 @@ int server_main(int argc, char **argv) {
     clock_ev = evtimer_new(main_base, on_clock, NULL);
     on_clock(-1, 0, NULL);
 
+    /* Recovery after the listeners are up (clients get -LOADING
+     * meanwhile) and after shutdown_ev exists (a failed recovery asks for
+     * shutdown). */
+    durability_start();
     log_notice("Server initialized: %d io-threads, %u keyspace shards, %lld databases", net_nthreads(),
                ks_nshards(), cfg.databases);
     log_notice("Ready to accept connections tcp");

@@ -655,6 +655,7 @@ enum wal_replay_status wal_replay(const char *dir, const wal_replay_opts *o, wal
             }
             break;
         }
+        res->torn = st == WALF_TORN;
         snprintf(err, errlen, "%s WAL record in %s at offset %" PRIu64 ": %s",
                  st == WALF_TORN ? (last ? "Truncated" : "Truncated (not the last segment)") : "Bad",
                  path, (uint64_t)r.off, r.err);

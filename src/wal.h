@@ -96,6 +96,7 @@ typedef struct wal_replay_result {
     uint64_t bytes;
     int segments;
     bool truncated;             /* a torn tail was cut off */
+    bool torn;                  /* stopped at a torn record (refused: load_truncated off, or not the last segment) */
     bool skipped_corrupt;       /* skip_corrupt cut the log at a corrupt record */
     char bad_file[4300];        /* where it stopped (torn/corrupt) */
     uint64_t bad_off;
