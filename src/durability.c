@@ -291,6 +291,7 @@ static void enable(void) {
         ws_start(base);
         ks_lockset_unlock(&ls);
         char serr[512];
+        atomic_fetch_add(&snapshots, 1);   /* the log's new base, as a rewrite is */
         if (storage_save(serr, sizeof(serr)) != 0) log_warning("Write-ahead log on, but the flush failed: %s", serr);
         else log_notice("Write-ahead log on (storage engine flushed)");
         return;

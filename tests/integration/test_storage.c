@@ -96,11 +96,24 @@ static long long info_ll(redisContext *c, const char *section, const char *field
     return h_info_ll(c, section, field);
 }
 
+/* The server answers PING while it loads (-LOADING for the rest): wait for
+ * the end of recovery. NULL (test failed) if it does not come. */
+static hserver *loaded(hserver *s) {
+    if (!s) return NULL;
+    redisContext *c = h_connect(s);
+    if (!c) return NULL;
+    if (!WAIT_FOR(info_ll(c, "persistence", "loading") == 0, 10000)) {
+        h_fail(H_LOC, "recovery did not end; see %s/stdout.log", s->dir);
+        return NULL;
+    }
+    return s;
+}
+
 /* Start with a data dir and maxmemory ten times below NKEYS*VLEN (above
  * the empty server's own used_memory). */
 static hserver *start_spill(const char *datadir, unsigned long long *maxmem) {
-    hserver *s = h_start("--data-dir", datadir, "--flush-dirty-bytes", "1mb", "--flush-interval-ms", "200",
-                         NULL);
+    hserver *s = loaded(h_start("--data-dir", datadir, "--flush-dirty-bytes", "1mb", "--flush-interval-ms", "200",
+                                NULL));
     if (!s) return NULL;
     redisContext *c = h_connect(s);
     if (!c) return NULL;
@@ -287,7 +300,7 @@ TEST(storage_spill_read_back_ttl_delete_overwrite) {
 static hserver *restart(hserver *old, const char *extra1, const char *extra2) {
     static char dd[300];
     snprintf(dd, sizeof(dd), "%s", h_path(old, "data"));
-    return h_start("--data-dir", dd, "--maxmemory", "0", extra1, extra2, NULL);
+    return loaded(h_start("--data-dir", dd, "--maxmemory", "0", extra1, extra2, NULL));
 }
 
 TEST(storage_restart_after_shutdown) {
@@ -334,8 +347,8 @@ TEST(storage_restart_after_shutdown) {
 
 TEST(storage_restart_after_kill9_appendfsync_always) {
     if (h_is_ref()) { h_skip("strata storage engine"); return; }
-    hserver *s = h_start("--data-dir", "@/data", "--appendonly", "yes", "--appendfsync", "always",
-                         "--flush-dirty-bytes", "1mb", NULL);
+    hserver *s = loaded(h_start("--data-dir", "@/data", "--appendonly", "yes", "--appendfsync", "always",
+                                "--flush-dirty-bytes", "1mb", NULL));
     CHECK_OK();
     redisContext *c = h_connect(s);
     CHECK_OK();
@@ -389,7 +402,7 @@ TEST(storage_restart_after_kill9_appendfsync_always) {
 /* SAVE, BGSAVE and LASTSAVE as redis-server answers them (REF=1 runs this
  * against it, with its default RDB persistence). */
 TEST(storage_save_bgsave_lastsave_replies) {
-    hserver *s = h_is_ref() ? h_start(NULL) : h_start("--data-dir", "@/data", NULL);
+    hserver *s = h_is_ref() ? h_start(NULL) : loaded(h_start("--data-dir", "@/data", NULL));
     CHECK_OK();
     redisContext *c = h_connect(s);
     CHECK_OK();
@@ -432,7 +445,7 @@ TEST(storage_save_without_engine_is_an_error) {
  * the log names the file. */
 TEST(storage_corrupt_sstable_refused_at_start) {
     if (h_is_ref()) { h_skip("strata storage engine"); return; }
-    hserver *s = h_start("--data-dir", "@/data", NULL);
+    hserver *s = loaded(h_start("--data-dir", "@/data", NULL));
     CHECK_OK();
     redisContext *c = h_connect(s);
     CHECK_OK();
