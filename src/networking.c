@@ -1006,8 +1006,23 @@ void net_teardown(void) {
         log_notice("Removing the unix socket file.");
         unlink(cfg.unixsocket);
     }
-    for (int i = 0; i < nworkers; i++) event_base_loopbreak(workers[i].base);
-    for (int i = 0; i < nworkers; i++) pthread_join(workers[i].tid, NULL);
+    /* A break requested before a worker entered its loop is lost
+     * (event_base_loop clears it on entry): a shutdown right after start,
+     * such as a refused recovery, would wait forever. Repeat the break
+     * until the worker is gone. */
+    for (int i = 0; i < nworkers; i++) {
+        for (;;) {
+            event_base_loopbreak(workers[i].base);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            if (pthread_timedjoin_np(workers[i].tid, NULL, &ts) == 0) break;
+        }
+    }
     /* Reactors are stopped: free every client, flushing what we can. */
     for (int i = 0; i < nworkers; i++) inbox_drain(&workers[i]);
     /* Replies still waiting for the log leave only if it takes them now. */
