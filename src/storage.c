@@ -303,7 +303,9 @@ static bool flush_once(char *err, size_t errlen) {
     if (st == LSM_OK) {
         st = lsm_flush_commit(w, S, err, errlen);
     } else {
-        snprintf(err, errlen, "adding a record to the flush failed (status %d)", (int)st);
+        static const char *const names[] = {"ok", "not found", "out of memory", "invalid", "corrupt", "I/O error"};
+        snprintf(err, errlen, "writing the SSTable for the flush failed: %s",
+                 (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?");
         if (w) lsm_flush_abort(w);
     }
     bool ok = st == LSM_OK;
