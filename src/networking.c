@@ -115,6 +115,7 @@ typedef struct worker {
     client *fhead;                   /* owner-only: clients to flush */
     client *whead;                   /* owner-only: clients waiting for the WAL (invariant 6) */
     struct event *wal_ev;
+    struct event *stop_ev;           /* net_teardown: leave the loop */
     bool wal_armed;
     uint64_t wal_done;               /* last seq of this thread known committed */
 } __attribute__((aligned(64))) worker;
@@ -756,6 +757,15 @@ static void wal_release(worker *w) {
     }
 }
 
+/* event_base_loopbreak from outside is lost when the worker has not yet
+ * entered its loop (event_base_loop clears the flag on entry: a SIGTERM
+ * right after start hung the join). An activated event is not lost: the
+ * worker breaks from inside its loop whenever it gets there. */
+static void on_stop(evutil_socket_t fd, short what, void *arg) {
+    worker *w = arg;
+    event_base_loopbreak(w->base);
+}
+
 static void on_wal(evutil_socket_t fd, short what, void *arg) {
     worker *w = arg;
     w->wal_armed = false;
@@ -979,6 +989,8 @@ bool net_setup(struct event_base *main_base) {
         event_add(w->deliver_ev, NULL);
         w->wal_ev = event_new(w->base, -1, EV_PERSIST, on_wal, w);
         event_add(w->wal_ev, NULL);
+        w->stop_ev = event_new(w->base, -1, EV_PERSIST, on_stop, w);
+        event_add(w->stop_ev, NULL);
         w->cron_ev = evtimer_new(w->base, on_cron, w);
         w->pause_ev = evtimer_new(w->base, on_pause, w);
         struct timeval tv = {0, 100000};
@@ -1006,23 +1018,8 @@ void net_teardown(void) {
         log_notice("Removing the unix socket file.");
         unlink(cfg.unixsocket);
     }
-    /* A break requested before a worker entered its loop is lost
-     * (event_base_loop clears it on entry): a shutdown right after start,
-     * such as a refused recovery, would wait forever. Repeat the break
-     * until the worker is gone. */
-    for (int i = 0; i < nworkers; i++) {
-        for (;;) {
-            event_base_loopbreak(workers[i].base);
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 50 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            if (pthread_timedjoin_np(workers[i].tid, NULL, &ts) == 0) break;
-        }
-    }
+    for (int i = 0; i < nworkers; i++) event_active(workers[i].stop_ev, EV_READ, 0);
+    for (int i = 0; i < nworkers; i++) pthread_join(workers[i].tid, NULL);
     /* Reactors are stopped: free every client, flushing what we can. */
     for (int i = 0; i < nworkers; i++) inbox_drain(&workers[i]);
     /* Replies still waiting for the log leave only if it takes them now. */
@@ -1040,6 +1037,7 @@ void net_teardown(void) {
         event_free(w->notify_ev);
         event_free(w->deliver_ev);
         event_free(w->wal_ev);
+        event_free(w->stop_ev);
         event_free(w->cron_ev);
         event_free(w->pause_ev);
         for (size_t j = 0; j < w->qlen; j++) close(w->queue[j].fd);

@@ -60,6 +60,7 @@ static struct {
     size_t tail_written;
     uint64_t tail_hi;           /* last seq in tail (or written before it) */
     bool need_rewrite;          /* invariant 4: an fsync failed */
+    bool fsync_failed;          /* the error is an fsync's: only a good fsync clears it */
     seg *segs;                  /* closed segments, oldest first */
     int nsegs;
     bool sync_thread, stop;
@@ -67,7 +68,7 @@ static struct {
 } W = {.fd = -1};
 
 static _Atomic uint64_t written_seq, synced_seq;
-static _Atomic int cur_err;
+_Atomic int wal_cur_err;
 static struct {
     _Atomic uint64_t fsyncs, fsync_last_us, fsync_max_us, fsync_total_us, write_errors;
     _Atomic int64_t last_fsync_ms, last_error_ms;
@@ -76,11 +77,10 @@ static struct {
 
 uint64_t wal_written_seq(void) { return atomic_load(&written_seq); }
 uint64_t wal_synced_seq(void) { return atomic_load(&synced_seq); }
-int wal_error(void) { return atomic_load_explicit(&cur_err, memory_order_relaxed); }
 bool wal_is_open(void) { return W.open; }
 
 static void set_error(int e, const char *what) {
-    int was = atomic_exchange(&cur_err, e);
+    int was = atomic_exchange(&wal_cur_err, e);
     atomic_fetch_add(&stats.write_errors, 1);
     atomic_store(&stats.last_errno, e);
     atomic_store(&stats.last_error_ms, util_ms());
@@ -90,7 +90,7 @@ static void set_error(int e, const char *what) {
 }
 
 static void clear_error(void) {
-    if (atomic_exchange(&cur_err, 0))
+    if (atomic_exchange(&wal_cur_err, 0))
         log_warning("Write-ahead log writes succeed again: write commands are accepted.");
 }
 
@@ -211,8 +211,9 @@ bool wal_open(const wal_opts *o, uint64_t last_seq, char *err, size_t errlen) {
     W.tail_hi = last_seq;
     atomic_store(&written_seq, last_seq);
     atomic_store(&synced_seq, last_seq);
-    atomic_store(&cur_err, 0);
+    atomic_store(&wal_cur_err, 0);
     W.open = true;
+    W.fsync_failed = false;
     W.stop = false;
     W.sync_thread = o->sync_thread;
     if (W.sync_thread) pthread_create(&W.tid, NULL, sync_main, NULL);
@@ -231,7 +232,7 @@ static void take_staged(void) {
         ws_take(&W.spare, &hi);
         if (W.spare.len) {
             if (W.tail.len + W.spare.len > W.tail.cap) {
-                size_t cap = W.tail.cap * 2;
+                size_t cap = W.tail.cap ? W.tail.cap * 2 : 64 * 1024;
                 while (cap < W.tail.len + W.spare.len) cap *= 2;
                 W.tail.p = xrealloc(W.tail.p, cap);
                 W.tail.cap = cap;
@@ -283,10 +284,12 @@ static bool sync_locked(void) {
     int64_t t0 = util_mono_us();
     if (fdatasync(W.fd) != 0) {
         W.need_rewrite = true;
+        W.fsync_failed = true;
         set_error(errno, "fsyncing");
         return false;
     }
     note_fsync(t0);
+    W.fsync_failed = false;
     W.synced_bytes += W.tail.len;
     W.tail.len = 0;
     W.tail_written = 0;
@@ -311,7 +314,12 @@ static bool commit_locked(bool sync) {
     } else if (sync && W.need_rewrite) {
         return false;
     }
-    clear_error();
+    /* A write succeeded; an fsync error stands until an fsync succeeds
+     * (as Redis's aof_bio_fsync_status), unless nothing is fsynced now. */
+    if (!W.fsync_failed || policy == WAL_FSYNC_NO) {
+        W.fsync_failed = false;
+        clear_error();
+    }
     if (W.synced_bytes + W.tail.len >= W.segment_size) rotate_locked();
     return true;
 }
@@ -414,21 +422,27 @@ static void *sync_main(void *arg) {
         pthread_cond_timedwait(&sync_cond, &wal_lock, &ts);
         if (W.stop) break;
         int policy = (int)cfg.appendfsync;
-        take_staged();
-        if (!write_tail()) continue;
-        if (policy == WAL_FSYNC_NO) {
-            commit_locked(false);
+        if (policy != WAL_FSYNC_EVERYSEC) {
+            /* always: reactors fsync what they commit; this only catches
+             * records crons staged, and retries. no: write only. */
+            commit_locked(policy == WAL_FSYNC_ALWAYS);
             continue;
         }
-        if (W.need_rewrite || (W.tail.len == 0 && !wal_error())) {
-            if (W.need_rewrite) commit_locked(true);
-            else clear_error();
+        take_staged();
+        if (!write_tail()) continue;
+        if (W.tail.len == 0 && !W.need_rewrite) {
+            if (!W.fsync_failed) clear_error();
+            continue;
+        }
+        if (W.need_rewrite) {
+            commit_locked(true);
             continue;
         }
         int fd = dup(W.fd);
         if (fd < 0) continue;
         unsigned gen = W.seg_gen;
-        size_t covered = W.tail_written;
+        /* The file offset this fsync makes durable, and the seq it covers. */
+        uint64_t upto = W.synced_bytes + W.tail_written;
         uint64_t hi = W.tail_hi;
         pthread_mutex_unlock(&wal_lock);
         int64_t t0 = util_mono_us();
@@ -438,16 +452,22 @@ static void *sync_main(void *arg) {
         if (gen != W.seg_gen) continue;   /* rotated meanwhile: rotation synced it */
         if (r != 0) {
             W.need_rewrite = true;
+            W.fsync_failed = true;
             set_error(e, "fsyncing");
             continue;
         }
         note_fsync(t0);
-        if (W.need_rewrite) continue;
+        /* Someone may have synced (or rewritten) meanwhile: drop only what
+         * is still in the tail below `upto`. */
+        if (W.need_rewrite || upto <= W.synced_bytes) continue;
+        size_t covered = (size_t)(upto - W.synced_bytes);
+        if (covered > W.tail_written) covered = W.tail_written;
         memmove(W.tail.p, W.tail.p + covered, W.tail.len - covered);
         W.tail.len -= covered;
         W.tail_written -= covered;
         W.synced_bytes += covered;
         if (hi > atomic_load(&synced_seq)) atomic_store(&synced_seq, hi);
+        W.fsync_failed = false;
         if (W.tail_written == W.tail.len) clear_error();
         if (W.synced_bytes + W.tail.len >= W.segment_size) rotate_locked();
     }
@@ -478,7 +498,7 @@ void wal_close(void) {
     free(W.segs);
     W.segs = NULL;
     W.nsegs = 0;
-    atomic_store(&cur_err, 0);
+    atomic_store(&wal_cur_err, 0);
     pthread_mutex_unlock(&wal_lock);
 }
 

@@ -13,6 +13,7 @@
 #ifndef STRATA_WAL_H
 #define STRATA_WAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,8 +48,10 @@ bool wal_commit(uint64_t seq);
  * `no` excepted). */
 bool wal_flush_all(bool fsync);
 
-/* 0, or the errno of the last failed write / fsync while it persists. */
-int wal_error(void);
+/* 0, or the errno of the last failed write / fsync while it persists
+ * (every command reads it: a relaxed load, inline). */
+extern _Atomic int wal_cur_err;
+static inline int wal_error(void) { return atomic_load_explicit(&wal_cur_err, memory_order_relaxed); }
 
 /* After the LSM made every effect with seq <= `seq` durable: delete the
  * segments whose records all have seq <= seq, rotating the live segment

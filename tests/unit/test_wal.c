@@ -16,6 +16,12 @@
 
 static char tdir[256];
 
+/* config_setup allocates its strings: release the previous test's first. */
+static void cfg_fresh(void) {
+    config_teardown();
+    config_setup();
+}
+
 static void fresh_dir(void) {
     snprintf(tdir, sizeof(tdir), "/tmp/strata-test-wal-XXXXXX");
     if (!mkdtemp(tdir)) abort();
@@ -25,6 +31,7 @@ static void fresh_dir(void) {
 }
 
 static void rm_dir(void) {
+    config_teardown();
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tdir);
     if (system(cmd)) {}
@@ -60,7 +67,7 @@ static enum wal_replay_status replay(uint64_t after, bool trunc, bool skip, bool
 /* Write n SET records key0..key{n-1} through the write stream into a new
  * log and close it. */
 static void write_log(int n, uint64_t segsize) {
-    config_setup();
+    cfg_fresh();
     cfg.appendfsync = WAL_FSYNC_NO;
     wal_opts o = {.dir = tdir, .segment_size = segsize, .sync_thread = false};
     char err[256];
@@ -161,7 +168,7 @@ TEST(wal_write_and_replay) {
 
 TEST(wal_keyspace_emits_records) {
     fresh_dir();
-    config_setup();
+    cfg_fresh();
     cfg.appendfsync = WAL_FSYNC_ALWAYS;
     ks_setup(16, 4);
     wal_opts o = {.dir = tdir, .segment_size = 0, .sync_thread = false};
@@ -324,7 +331,7 @@ static int count_segments(void) {
 
 TEST(wal_rotation_and_truncate_upto) {
     fresh_dir();
-    config_setup();
+    cfg_fresh();
     cfg.appendfsync = WAL_FSYNC_EVERYSEC;
     wal_opts o = {.dir = tdir, .segment_size = 4096, .sync_thread = false};
     char err[512];
