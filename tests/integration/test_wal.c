@@ -595,6 +595,7 @@ TEST(wal_config_set_appendonly)
     h_stop(tmp);
     START(s, "--data-dir", dd, "--appendfsync", "always", NULL);
     CONNECT(c, s);
+    CHECK(wait_loaded(c));   /* a data-dir starts the storage engine, which loads first */
     EXPECT_CMD(c, "+OK", "SET before 1");
     EXPECT_CMD(c, "+OK", "SET before-ttl 2 EX 1000");
     EXPECT_CMD(c, "+OK", "SELECT 7");
