@@ -543,11 +543,17 @@ bool config_rewrite(char *err, size_t errlen) {
     bool seen[NDIRS] = {0};
     size_t cap = 1 << 16, len = 0;
     char *out = xmalloc(cap);
-    char line[8192], val[1024];
+    char val[1024];
+    /* getline, not fgets: a line we keep is copied with its length, so a
+     * NUL byte in it (a comment, say) cannot drop its newline and glue the
+     * next directive onto it (found by tests/fuzz/fuzz_config.c). */
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t linelen;
     resp_parser p;
     resp_parser_init(&p);
     pthread_mutex_lock(&cfg_lock);
-    while (fgets(line, sizeof(line), f)) {
+    while ((linelen = getline(&line, &linecap, f)) > 0) {
         char copy[8192];
         snprintf(copy, sizeof(copy), "%s", line);
         copy[strcspn(copy, "\r\n")] = '\0';
@@ -557,24 +563,27 @@ bool config_rewrite(char *err, size_t errlen) {
         int ac = (*s && *s != '#') ? split_line(s, av, 64, &p) : 0;
         const directive *d = ac > 0 ? find_dir(av[0]) : NULL;
         char outline[8300];
+        const char *keep = outline;
+        size_t n = 0;
         if (d) {
             size_t di = (size_t)(d - dirs);
-            if (seen[di]) outline[0] = '\0';
-            else {
+            if (!seen[di]) {
                 seen[di] = true;
                 char q[4200];
                 format(d, val, sizeof(val));
                 snprintf(outline, sizeof(outline), "%s %s\n", d->name, quote(val, q, sizeof(q)));
+                n = strlen(outline);
             }
         } else {
-            snprintf(outline, sizeof(outline), "%s", line);
+            keep = line;
+            n = (size_t)linelen;
         }
         for (int i = 0; i < ac; i++) free(av[i]);
-        size_t n = strlen(outline);
         if (len + n + 1 > cap) out = xrealloc(out, cap = (len + n + 1) * 2);
-        memcpy(out + len, outline, n);
+        memcpy(out + len, keep, n);
         len += n;
     }
+    free(line);
     fclose(f);
     for (size_t i = 0; i < NDIRS; i++) {
         if (seen[i]) continue;
