@@ -1052,7 +1052,7 @@ bool acl_protected_decision(bool protected_mode, bool default_nopass, const stru
 }
 
 bool acl_protected_mode_denies(const struct sockaddr *peer) {
-    return acl_protected_decision(cfg.protected_mode, atomic_load(&def_nopass), peer);
+    return acl_protected_decision(CFG_LOAD(protected_mode), atomic_load(&def_nopass), peer);
 }
 
 /* ---- the ACL log ----------------------------------------------------------------- */

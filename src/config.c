@@ -132,7 +132,8 @@ bool config_is_sensitive(const char *name) {
     return d && (d->flags & F_SENSITIVE);
 }
 
-static void *field(const directive *d) { return (char *)&cfg + d->off; }
+static void *field_in(config *c, const directive *d) { return (char *)c + d->off; }
+static void *field(const directive *d) { return field_in(&cfg, d); }
 
 static void set_str(const directive *d, const char *v) {
     char **f = field(d);
@@ -140,7 +141,8 @@ static void set_str(const directive *d, const char *v) {
         retired = xrealloc(retired, sizeof(char *) * (nretired + 1));
         retired[nretired++] = *f;
     }
-    *f = xstrdup(v);
+    /* Release: a reader's CFG_LOAD (acquire) sees the whole string. */
+    __atomic_store_n(f, xstrdup(v), __ATOMIC_RELEASE);
 }
 
 static bool parse_cob(const char *v, cob_limit out[COB_CLASSES], char *err, size_t errlen) {
@@ -175,9 +177,10 @@ static bool parse_cob(const char *v, cob_limit out[COB_CLASSES], char *err, size
     return true;
 }
 
-/* Parse v into the directive's field. On failure, err gets the part of
- * Redis's message after "argument ... - ". */
-static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
+/* Parse v into the directive's field of *c (not T_STR: set_str). On
+ * failure, err gets the part of Redis's message after "argument ... - ". */
+static bool apply_to(config *c, const directive *d, const char *v, char *err, size_t errlen) {
+#define field(d) field_in(c, d)
     long long n;
     switch (d->type) {
     case T_BOOL:
@@ -261,13 +264,47 @@ static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
         return false;
     case T_COB: {
         cob_limit tmp[COB_CLASSES];
-        memcpy(tmp, cfg.cob, sizeof(tmp));
+        memcpy(tmp, c->cob, sizeof(tmp));
         if (!parse_cob(v, tmp, err, errlen)) return false;
-        memcpy(cfg.cob, tmp, sizeof(tmp));
+        memcpy(c->cob, tmp, sizeof(tmp));
         return true;
     }
     }
     return false;
+#undef field
+}
+
+/* At start-up, before other threads exist. */
+static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
+    if (d->type == T_STR) {
+        set_str(d, v);
+        return true;
+    }
+    return apply_to(&cfg, d, v, err, errlen);
+}
+
+/* Copy one parsed field from *from into the live cfg with atomic stores:
+ * other threads read these fields without config's lock (CFG_LOAD). */
+static void publish(const directive *d, config *from) {
+    void *src = field_in(from, d), *dst = field(d);
+    switch (d->type) {
+    case T_BOOL: __atomic_store_n((bool *)dst, *(bool *)src, __ATOMIC_RELAXED); break;
+    case T_INT: case T_MEM: case T_OCTAL:
+        __atomic_store_n((long long *)dst, *(long long *)src, __ATOMIC_RELAXED);
+        break;
+    case T_UMEM:
+        __atomic_store_n((unsigned long long *)dst, *(unsigned long long *)src, __ATOMIC_RELAXED);
+        break;
+    case T_ENUM: __atomic_store_n((int *)dst, *(int *)src, __ATOMIC_RELAXED); break;
+    case T_COB:
+        for (int i = 0; i < COB_CLASSES; i++) {
+            __atomic_store_n(&cfg.cob[i].hard, from->cob[i].hard, __ATOMIC_RELAXED);
+            __atomic_store_n(&cfg.cob[i].soft, from->cob[i].soft, __ATOMIC_RELAXED);
+            __atomic_store_n(&cfg.cob[i].soft_seconds, from->cob[i].soft_seconds, __ATOMIC_RELAXED);
+        }
+        break;
+    case T_STR: break;
+    }
 }
 
 /* Render d's value as held in *c (the live cfg, or the defaults snapshot). */
@@ -473,23 +510,27 @@ bool config_set(int npairs, const char **names, const char **values, char *err, 
         }
     }
     pthread_mutex_lock(&cfg_lock);
-    /* All or nothing: apply on a copy first, so a bad value in the third
-     * pair leaves the first two unchanged. String fields are only set on
-     * the real cfg after every value parsed. */
-    config saved = cfg;
+    /* All or nothing: parse every value into a copy first, so a bad value
+     * in the third pair leaves the first two unchanged, and no other
+     * thread ever sees a value that is then rolled back. Only this
+     * function (under cfg_lock) writes cfg after start-up, so reading it
+     * here is race-free; the changed fields are then published one atomic
+     * store each, and strings last. */
+    config next = cfg;
     char msg[256];
     for (int i = 0; i < npairs; i++) {
         if (ds[i]->type == T_STR) continue;
-        if (!apply(ds[i], values[i], msg, sizeof(msg))) {
-            cfg = saved;
+        if (!apply_to(&next, ds[i], values[i], msg, sizeof(msg))) {
             pthread_mutex_unlock(&cfg_lock);
             snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", names[i], msg);
             return false;
         }
     }
+    int old_loglevel = cfg.loglevel;
+    for (int i = 0; i < npairs; i++) publish(ds[i], &next);
     for (int i = 0; i < npairs; i++)
         if (ds[i]->type == T_STR) set_str(ds[i], values[i]);
-    if (cfg.loglevel != saved.loglevel) log_setup(cfg.logfile, cfg.loglevel);
+    if (cfg.loglevel != old_loglevel) log_setup(cfg.logfile, cfg.loglevel);
     pthread_mutex_unlock(&cfg_lock);
     /* requirepass is the default user's password (acl.c); cfg_lock is a
      * leaf, so the ACL change and the hooks (which may take their module's

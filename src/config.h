@@ -2,10 +2,12 @@
  * the redis.conf-syntax file parser, `--name value` command-line flags,
  * CONFIG GET/SET/REWRITE, and the comments in conf/strata.conf.
  *
- * Reads of `cfg` fields from any thread are plain loads: a CONFIG SET of a
- * numeric field is a single aligned store, and string fields are swapped
- * under config's lock and freed only at shutdown (old strings are kept on a
- * retired list), so a reader never sees freed memory. */
+ * After start-up only CONFIG SET writes `cfg`, under config's lock, one
+ * atomic store per changed field (strings with release order; old strings
+ * are kept on a retired list until shutdown, so a reader never sees freed
+ * memory). A thread other than the one running CONFIG SET reads a field
+ * CONFIG SET can change with CFG_LOAD (a relaxed/acquire atomic load: as
+ * cheap as a plain load, and not a data race for ThreadSanitizer). */
 #ifndef STRATA_CONFIG_H
 #define STRATA_CONFIG_H
 
@@ -68,6 +70,9 @@ typedef struct config {
 enum { PROTECTED_NO, PROTECTED_YES, PROTECTED_LOCAL };
 
 extern config cfg;
+
+/* CFG_LOAD(timeout), CFG_LOAD(cob[COB_NORMAL].hard): see the top. */
+#define CFG_LOAD(f) __atomic_load_n(&cfg.f, __ATOMIC_ACQUIRE)
 
 /* Call fn (on the thread that changed it, without config's lock held)
  * after every successful CONFIG SET of the directive. Modules register

@@ -234,12 +234,13 @@ static void log_cob_close(client *c) {
 }
 
 static bool cob_exceeded(client *c, size_t pending) {
-    const cob_limit *l = &cfg.cob[net_client_type(c)];
-    if (l->hard && pending >= (size_t)l->hard) return true;
-    if (l->soft && pending >= (size_t)l->soft) {
+    int t = net_client_type(c);
+    long long hard = CFG_LOAD(cob[t].hard), soft = CFG_LOAD(cob[t].soft);
+    if (hard && pending >= (size_t)hard) return true;
+    if (soft && pending >= (size_t)soft) {
         int64_t now = util_ms();
         if (!c->obuf_soft_since_ms) c->obuf_soft_since_ms = now;
-        else if (now - c->obuf_soft_since_ms >= l->soft_seconds * 1000) return true;
+        else if (now - c->obuf_soft_since_ms >= CFG_LOAD(cob[t].soft_seconds) * 1000) return true;
     } else {
         c->obuf_soft_since_ms = 0;
     }
@@ -719,8 +720,8 @@ static void on_notify(evutil_socket_t fd, short what, void *arg) {
 static void on_cron(evutil_socket_t fd, short what, void *arg) {
     worker *w = arg;
     int64_t now = util_ms();
-    long long hz = cfg.hz > 0 ? cfg.hz : 10;
-    if (cfg.active_expire) {
+    long long hz = CFG_LOAD(hz) > 0 ? CFG_LOAD(hz) : 10;
+    if (CFG_LOAD(active_expire)) {
         uint64_t budget = (uint64_t)(1000000 / hz) / 4;   /* 25% of a tick */
         int64_t t0 = util_mono_us();
         ks_active_expire((unsigned)w->id, (unsigned)nworkers, now, budget);
@@ -740,12 +741,13 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
         log_cob_close(over[i]);
         client_free(over[i]);
     }
-    if (cfg.timeout > 0) {
+    long long timeout = CFG_LOAD(timeout);
+    if (timeout > 0) {
         client *idle[64];
         int ni = 0;
         pthread_mutex_lock(&reg_lock);
         for (client *c = registry; c && ni < 64; c = c->reg_next)
-            if (c->w == w && now - c->last_interaction_ms > cfg.timeout * 1000 && c->olen == c->osent &&
+            if (c->w == w && now - c->last_interaction_ms > timeout * 1000 && c->olen == c->osent &&
                 !(c->flags & CLIENT_HELD))   /* Redis does not time out blocked clients */
                 idle[ni++] = c;
         pthread_mutex_unlock(&reg_lock);
