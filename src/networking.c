@@ -247,9 +247,28 @@ static bool cob_exceeded(client *c, size_t pending) {
     return false;
 }
 
+/* Publish the sizes another thread's CLIENT LIST reads (client.h). */
+static void publish_sizes(client *c) {
+    atomic_store_explicit(&c->pub_qbuf, c->qlen - c->qpos, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_qfree, c->qcap - c->qlen, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_qcap, c->qcap, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_qpeak, c->qbuf_peak, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_obl, c->olen - c->osent, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_ocap, c->ocap, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_argcap, (size_t)c->parser.argcap, memory_order_relaxed);
+}
+
+static bool do_flush_output(client *c);
+
 /* Write what is pending; arm or disarm events. Returns false if the client
  * must be closed now. */
 static bool flush_output(client *c) {
+    bool ok = do_flush_output(c);
+    publish_sizes(c);
+    return ok;
+}
+
+static bool do_flush_output(client *c) {
     while (c->osent < c->olen) {
         ssize_t n = write(c->fd, c->obuf + c->osent, c->olen - c->osent);
         if (n > 0) {
@@ -980,7 +999,10 @@ void net_stat_reset(void) {
 }
 
 static void add_client_mem(void *priv, client *c) {
-    *(uint64_t *)priv += sizeof(client) + c->qcap + c->ocap + (uint64_t)c->parser.argcap * sizeof(resp_arg);
+    /* Any thread may ask: the published sizes (client.h). */
+    *(uint64_t *)priv += sizeof(client) + atomic_load_explicit(&c->pub_qcap, memory_order_relaxed) +
+                         atomic_load_explicit(&c->pub_ocap, memory_order_relaxed) +
+                         (uint64_t)atomic_load_explicit(&c->pub_argcap, memory_order_relaxed) * sizeof(resp_arg);
 }
 
 uint64_t net_clients_memory(void) {
@@ -1013,6 +1035,20 @@ void net_client_info(client *c, char *buf, size_t len) {
     if (!nf) flags[nf++] = 'N';
     flags[nf] = '\0';
     const char *cmd = c->cmd ? c->cmd->name : "NULL";   /* running, else last run */
+    /* A client of this thread (the caller itself, say) is read live;
+     * another thread's through what its owner published. */
+    size_t qbuf, qfree, qcap, qpeak, obl, ocap;
+    if (c->w == my_worker) {
+        qbuf = c->qlen - c->qpos, qfree = c->qcap - c->qlen, qcap = c->qcap;
+        qpeak = c->qbuf_peak, obl = c->olen - c->osent, ocap = c->ocap;
+    } else {
+        qbuf = atomic_load_explicit(&c->pub_qbuf, memory_order_relaxed);
+        qfree = atomic_load_explicit(&c->pub_qfree, memory_order_relaxed);
+        qcap = atomic_load_explicit(&c->pub_qcap, memory_order_relaxed);
+        qpeak = atomic_load_explicit(&c->pub_qpeak, memory_order_relaxed);
+        obl = atomic_load_explicit(&c->pub_obl, memory_order_relaxed);
+        ocap = atomic_load_explicit(&c->pub_ocap, memory_order_relaxed);
+    }
     static const char *modes[] = {"on", "off", "skip", "skip"};
     snprintf(buf, len,
              "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%d psub=%d "
@@ -1020,8 +1056,8 @@ void net_client_info(client *c, char *buf, size_t len) {
              "oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_interaction_ms) / 1000),
-             flags, c->db, c->nsub, c->npsub, c->nssub, multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen,
-             c->qcap, c->qbuf_peak, c->olen - c->osent, c->ocap, c->qcap + c->ocap + sizeof(client), cmd,
+             flags, c->db, c->nsub, c->npsub, c->nssub, multi_queued(c), qbuf, qfree,
+             qcap, qpeak, obl, ocap, qcap + ocap + sizeof(client), cmd,
              acl_client_username(c), c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     (void)modes;
