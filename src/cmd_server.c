@@ -435,7 +435,8 @@ void cmd_config_set(client *c) {
         if (config_is_sensitive(names[i])) client_redact_arg(c, 3 + 2 * i);   /* values[i] keeps it */
     }
     char err[512];
-    if (!config_set(n, names, values, err, sizeof(err))) {
+    if (!config_set_ex(n, names, values, (c->flags & (CLIENT_UNIX_SOCKET | CLIENT_LOCAL)) != 0, err,
+                       sizeof(err))) {
         reply_error(c, err);
         return;
     }

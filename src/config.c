@@ -27,6 +27,10 @@ enum ctype { T_BOOL, T_INT, T_MEM, T_UMEM, T_STR, T_ENUM, T_COB, T_OCTAL };
  * long long one (maxmemory: Redis takes up to 2^64-1 there). */
 #define F_IMMUTABLE 0x1
 #define F_SENSITIVE 0x2   /* value never echoed in errors/logs */
+/* A file path CONFIG SET may change only when enable-protected-configs
+ * allows it (Redis 7.0's PROTECTED_CONFIG): dir, dbfilename. The other
+ * paths (logfile, pidfile, unixsocket, appendfilename) are immutable. */
+#define F_PROTECTED 0x4
 
 typedef struct directive {
     const char *name;
@@ -69,7 +73,7 @@ static const directive dirs[] = {
     {"pidfile", T_STR, O(pidfile), 0, 0, "", F_IMMUTABLE, NULL, "write the pid here"},
     {"logfile", T_STR, O(logfile), 0, 0, "", F_IMMUTABLE, NULL, "log file, empty for stdout"},
     {"loglevel", T_ENUM, O(loglevel), 0, 0, "notice", 0, loglevels, "debug, verbose, notice or warning"},
-    {"dir", T_STR, O(dir), 0, 0, "", F_IMMUTABLE, NULL, "working directory (data files)"},
+    {"dir", T_STR, O(dir), 0, 0, "", F_PROTECTED, NULL, "working directory (data files)"},
     {"hz", T_INT, O(hz), 0, INT_MAX, "10", 0, NULL, "background task frequency (active expiry)"},
     {"databases", T_INT, O(databases), 1, 1024, "16", F_IMMUTABLE, NULL, "number of databases"},
     {"keyspace-shards", T_INT, O(keyspace_shards), 1, 4096, "64", F_IMMUTABLE, NULL, "lock shards of the keyspace, a power of two"},
@@ -88,14 +92,15 @@ static const directive dirs[] = {
     {"lfu-log-factor", T_INT, O(lfu_log_factor), 0, INT_MAX, "10", 0, NULL, "LFU counter logarithm factor"},
     {"lfu-decay-time", T_INT, O(lfu_decay_time), 0, INT_MAX, "1", 0, NULL, "LFU counter decay period in minutes"},
     {"save", T_STR, O(save), 0, 0, "", 0, NULL, "snapshot schedule (accepted; snapshots arrive with the storage engine)"},
-    {"dbfilename", T_STR, O(dbfilename), 0, 0, "dump.rdb", F_IMMUTABLE, NULL, "snapshot file name"},
+    {"dbfilename", T_STR, O(dbfilename), 0, 0, "dump.rdb", F_PROTECTED, NULL, "snapshot file name (a name, not a path)"},
     {"appendonly", T_BOOL, O(appendonly), 0, 0, "no", 0, NULL, "write-ahead log (arrives with the storage engine)"},
-    {"appendfilename", T_STR, O(appendfilename), 0, 0, "appendonly.aof", F_IMMUTABLE, NULL, "write-ahead log base name"},
+    {"appendfilename", T_STR, O(appendfilename), 0, 0, "appendonly.aof", F_IMMUTABLE, NULL, "write-ahead log base name (a name, not a path)"},
     {"appendfsync", T_ENUM, O(appendfsync), 0, 0, "everysec", 0, fsyncs, "always, everysec or no"},
     {"slowlog-log-slower-than", T_INT, O(slowlog_log_slower_than), -1, LLONG_MAX, "10000", 0, NULL, "slow log threshold in microseconds"},
     {"slowlog-max-len", T_INT, O(slowlog_max_len), 0, LONG_MAX, "128", 0, NULL, "slow log length"},
     {"latency-monitor-threshold", T_INT, O(latency_monitor_threshold), 0, LLONG_MAX, "0", 0, NULL, "record latency events of at least this many ms, 0 off"},
     {"enable-debug-command", T_ENUM, O(enable_debug_cmd), 0, 0, "no", F_IMMUTABLE, protected_modes, "allow DEBUG: no, yes, or local (loopback and unix socket clients)"},
+    {"enable-protected-configs", T_ENUM, O(enable_protected_configs), 0, 0, "no", F_IMMUTABLE, protected_modes, "allow CONFIG SET of dir and dbfilename: no, yes, or local"},
 };
 #undef O
 #define NDIRS (sizeof(dirs) / sizeof(dirs[0]))
@@ -274,9 +279,20 @@ static bool apply_to(config *c, const directive *d, const char *v, char *err, si
 #undef field
 }
 
+/* File names that must stay inside the data directory (Redis's
+ * pathIsBaseName check): no '/' in them. */
+static bool valid_str(const directive *d, const char *v, char *err, size_t errlen) {
+    if ((!strcmp(d->name, "dbfilename") || !strcmp(d->name, "appendfilename")) && strchr(v, '/')) {
+        snprintf(err, errlen, "%s can't be a path, just a filename", d->name);
+        return false;
+    }
+    return true;
+}
+
 /* At start-up, before other threads exist. */
 static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
     if (d->type == T_STR) {
+        if (!valid_str(d, v, err, errlen)) return false;
         set_str(d, v);
         return true;
     }
@@ -395,7 +411,10 @@ static bool load_line(int lineno, const char *orig, int argc, char **argv) {
     }
     if (!apply(d, val, err, sizeof(err))) {
         char msg[300];
-        snprintf(msg, sizeof(msg), "%c%s", err[0] >= 'a' && err[0] <= 'z' ? err[0] - 32 : err[0], err + 1);
+        /* "argument ..." starts with a capital here; a message naming the
+         * directive ("dbfilename can't be a path") keeps its case. */
+        bool cap = !strncmp(err, "argument", 8);
+        snprintf(msg, sizeof(msg), "%c%s", cap ? err[0] - 32 : err[0], err + 1);
         return fatal(lineno, orig, msg);
     }
     return true;
@@ -491,6 +510,11 @@ void config_get(const char *pattern, config_get_fn *fn, void *priv) {
 }
 
 bool config_set(int npairs, const char **names, const char **values, char *err, size_t errlen) {
+    return config_set_ex(npairs, names, values, false, err, errlen);
+}
+
+bool config_set_ex(int npairs, const char **names, const char **values, bool local_client,
+                   char *err, size_t errlen) {
     const directive *ds[64];
     if (npairs > 64) npairs = 64;
     for (int i = 0; i < npairs; i++) {
@@ -506,6 +530,12 @@ bool config_set(int npairs, const char **names, const char **values, char *err, 
             }
         if (ds[i]->flags & F_IMMUTABLE) {
             snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", names[i]);
+            return false;
+        }
+        int prot = CFG_LOAD(enable_protected_configs);
+        if ((ds[i]->flags & F_PROTECTED) &&
+            !(prot == PROTECTED_YES || (prot == PROTECTED_LOCAL && local_client))) {
+            snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config", names[i]);
             return false;
         }
     }
@@ -526,6 +556,23 @@ bool config_set(int npairs, const char **names, const char **values, char *err, 
             return false;
         }
     }
+    for (int i = 0; i < npairs; i++) {
+        if (ds[i]->type != T_STR) continue;
+        if (!valid_str(ds[i], values[i], msg, sizeof(msg))) {
+            pthread_mutex_unlock(&cfg_lock);
+            snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", names[i], msg);
+            return false;
+        }
+    }
+    /* dir is where the data files are: Redis changes the working
+     * directory, last, so a failure leaves everything as it was. */
+    for (int i = 0; i < npairs; i++)
+        if (!strcmp(ds[i]->name, "dir") && chdir(values[i]) != 0) {
+            pthread_mutex_unlock(&cfg_lock);
+            snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", names[i],
+                     strerror(errno));
+            return false;
+        }
     int old_loglevel = cfg.loglevel;
     for (int i = 0; i < npairs; i++) publish(ds[i], &next);
     for (int i = 0; i < npairs; i++)

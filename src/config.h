@@ -64,6 +64,7 @@ typedef struct config {
     /* introspection */
     long long slowlog_log_slower_than, slowlog_max_len, latency_monitor_threshold;
     int enable_debug_cmd;       /* PROTECTED_* below */
+    int enable_protected_configs;   /* PROTECTED_*: CONFIG SET of dir, dbfilename */
 } config;
 
 /* enable-debug-command: who may run DEBUG (Redis 7.0's protected actions). */
@@ -102,6 +103,11 @@ void config_get(const char *pattern, config_get_fn *fn, void *priv);
  * writes Redis's error text (without "-") into err and returns false. */
 bool config_set(int npairs, const char **names, const char **values,
                 char *err, size_t errlen);
+/* The same for a client: local_client (loopback or unix socket) matters
+ * when enable-protected-configs is "local". config_set() is a non-local
+ * client's. */
+bool config_set_ex(int npairs, const char **names, const char **values,
+                   bool local_client, char *err, size_t errlen);
 
 /* CONFIG REWRITE: rewrite the file we loaded from, keeping comments and
  * unknown lines, updating changed directives. */
