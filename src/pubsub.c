@@ -689,3 +689,20 @@ void pubsub_teardown(void) {
     monitors = NULL;
     pthread_mutex_unlock(&ps_lock);
 }
+
+size_t pubsub_subscribers_denied(pubsub_allowed_fn *allowed, void *priv, uint64_t **ids) {
+    size_t n = 0, cap = 0;
+    *ids = NULL;
+    pthread_mutex_lock(&ps_lock);
+    for (int k = 0; k < K_KINDS; k++)
+        for (size_t i = 0; i < tables[k].n; i++) {
+            const ps_chan *ch = tables[k].items[i];
+            if (!ch->nsubs || allowed(priv, ch->name, ch->len, k == K_PAT)) continue;
+            for (size_t j = 0; j < ch->nsubs; j++) {
+                if (n == cap) *ids = xrealloc(*ids, sizeof(uint64_t) * (cap = cap ? cap * 2 : 16));
+                (*ids)[n++] = ch->subs[j]->c->id;   /* id: fixed at creation */
+            }
+        }
+    pthread_mutex_unlock(&ps_lock);
+    return n;
+}
