@@ -68,6 +68,7 @@
 #define READ_CHUNK (16 * 1024)
 #define BIG_ARG    (32 * 1024)
 #define OUTPUT_BACKPRESSURE (4 * 1024 * 1024)
+#define UNAUTH_OUTPUT_MAX (16 * 1024)
 #define MAX_LISTENERS 16
 
 typedef struct pending_conn {
@@ -269,6 +270,14 @@ static bool flush_output(client *c) {
 }
 
 static bool do_flush_output(client *c) {
+    /* A client that has not authenticated may not make the server hold
+     * more than one read buffer's worth of replies (16kB): Redis 7.0 closes
+     * it too, so a flood of pipelined wrong AUTHs (or NOAUTH errors) from
+     * a client that does not read costs at most this much each. */
+    if (c->olen - c->osent > UNAUTH_OUTPUT_MAX && acl_auth_required(c)) {
+        log_cob_close(c);
+        return false;
+    }
     while (c->osent < c->olen) {
         ssize_t n = write(c->fd, c->obuf + c->osent, c->olen - c->osent);
         if (n > 0) {
