@@ -39,12 +39,18 @@ FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES  := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/test_fuzz_%)
 FUZZ_BIN    := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+# strata-check: tools/check/main.c dispatches subcommands (wal here; sst and
+# manifest come from tools/check/check_lsm.c), linked with the server's
+# objects so each subcommand reads files with the server's own code.
+CHECK_SRC := $(wildcard tools/check/*.c)
+CHECK_OBJ := $(CHECK_SRC:tools/check/%.c=$(BUILD)/obj/check/%.o)
+CHECK    := $(BUILD)/strata-check
 
 # Generated documentation: from committed inputs only, never a live server.
 DOCS     := docs/commands.md
 
 .PHONY: all deps run test asan tsan fuzz fuzz-build bench bench-quick clean tests-build compat-long docs
-all: deps $(SERVER) $(DOCS)
+all: deps $(SERVER) $(CHECK) $(DOCS)
 
 deps:
 	@./deps/install.sh
@@ -54,6 +60,12 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 
 $(BUILD)/obj/integration/%.o: tests/integration/%.c | $(BUILD)/obj/integration
 	$(CC) $(CFLAGS) -Isrc -c $< -o $@
+
+$(BUILD)/obj/check/%.o: tools/check/%.c | $(BUILD)/obj/check
+	$(CC) $(CFLAGS) -Isrc -c $< -o $@
+
+$(CHECK): $(CHECK_OBJ) $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(SERVER): $(OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -71,17 +83,10 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -Itests/fuzz -fsanitize=fuzzer,address,undefined -o $@ $< $(OBJ) $(LIBS)
 
-# TEMPORARY (lsm branch): a standalone driver for tools/check/check_lsm.c
-# until tools/check/main.c (strata-check, WAL branch) dispatches to
-# check_lsm_main(); the lead drops this rule at the merge.
-LSM_CHECK := $(BUILD)/lsm-check
-$(LSM_CHECK): tools/check/check_lsm.c $(OBJ) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -DCHECK_LSM_STANDALONE -Isrc $(LDFLAGS) -o $@ $< $(OBJ) $(LIBS)
-
 $(INT_BIN): $(INT_OBJ) | $(BUILD)/tests
 	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -pthread
 
-$(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/tests:
+$(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/obj/check $(BUILD)/tests:
 	@mkdir -p $@
 
 # The command coverage table; tests/docs-check.sh fails when the committed
@@ -90,7 +95,7 @@ docs: $(DOCS)
 $(DOCS): tools/gen_commands_doc.py tools/redis-7.0-commands.tsv src/commands.def
 	python3 tools/gen_commands_doc.py >$@.tmp && mv $@.tmp $@
 
-tests-build: $(SERVER) $(UNIT_BIN) $(FUZZ_REPLAY) $(if $(INT_SRC),$(INT_BIN)) $(LSM_CHECK)
+tests-build: $(SERVER) $(CHECK) $(UNIT_BIN) $(FUZZ_REPLAY) $(if $(INT_SRC),$(INT_BIN))
 fuzz-build: $(FUZZ_BIN)
 
 run: deps $(SERVER)
@@ -147,4 +152,4 @@ bench-quick: deps $(SERVER)
 clean:
 	rm -rf build build-asan build-tsan build-fuzz strata-server
 
--include $(OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(INT_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(INT_OBJ:.o=.d) $(CHECK_OBJ:.o=.d)

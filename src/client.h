@@ -85,6 +85,9 @@ typedef struct client {
      * produced, flushed from the worker's deliver event. */
     struct client *fprev, *fnext;
     bool fqueued;
+    /* Owner-thread list of clients whose replies wait for the WAL commit
+     * of the records their batch staged (CLIENT_WAL_WAIT, networking.c). */
+    struct client *wprev, *wnext;
 
     /* bookkeeping for CLIENT LIST/INFO and timeout */
     char addr[64], laddr[64];
@@ -113,6 +116,7 @@ typedef struct client {
 #define CLIENT_MONITOR           0x10  /* MONITOR */
 #define CLIENT_LOCAL             0x20  /* from 127.0.0.1 or ::1 (enable-debug-command local) */
 #define CLIENT_HELD              0x40  /* CLIENT PAUSE holds its parsed command (networking.c) */
+#define CLIENT_WAL_WAIT          0x80  /* output held until the WAL commit of its batch (networking.c) */
 
 /* Raw append (already-encoded protocol bytes). */
 void reply_raw(client *c, const char *p, size_t n);

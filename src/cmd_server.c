@@ -14,6 +14,7 @@
 #include "client.h"
 #include "commands.h"
 #include "config.h"
+#include "durability.h"
 #include "evict.h"
 #include "keyspace.h"
 #include "memory.h"
@@ -306,14 +307,9 @@ void cmd_info(client *c) {
     }
     if (want(argc, argv, "persistence", true)) {
         info_section(&b, "Persistence", &first);
-        sb_printf(&b,
-                  "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
-                  "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\n"
-                  "rdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\n"
-                  "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
-                  "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n"
-                  "aof_last_write_status:ok\r\n",
-                  (long long)srv.start_ms / 1000);
+        char pbuf[4096];
+        durability_info(pbuf, sizeof(pbuf));
+        sb_printf(&b, "%s", pbuf);
     }
     if (want(argc, argv, "stats", true)) {
         info_section(&b, "Stats", &first);

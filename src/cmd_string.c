@@ -512,7 +512,7 @@ out:
 
 /* ---- in-place edits and ranges ---------------------------------------- */
 
-/* APPEND grows the value in place (do_ks_resize), so repeated appends are
+/* APPEND grows the value in place (do_ks_write_at), so repeated appends are
  * amortized O(1) instead of copying the whole value each time. */
 void cmd_append(client *c)
 {
@@ -534,9 +534,7 @@ void cmd_append(client *c)
         ks_entry_val(e, &olen);
         if (!check_string_length(c, (long long)olen, (long long)a->len))
             goto out;
-        char *p = do_ks_resize(c->db, &k, olen + a->len);
-        if (a->len) memcpy(p + olen, a->ptr, a->len);
-        total = olen + a->len;
+        total = do_ks_write_at(c->db, &k, olen, a->ptr, a->len);
     }
     reply_int(c, (long long)total);
 out:
@@ -639,10 +637,7 @@ void cmd_setrange(client *c)
         }
         if (!check_string_length(c, offset, (long long)v->len)) goto out;
     }
-    size_t end = (size_t)offset + v->len;
-    size_t newlen = end > olen ? end : olen;
-    char *p = do_ks_resize(c->db, &k, newlen);
-    memcpy(p + offset, v->ptr, v->len);
+    size_t newlen = do_ks_write_at(c->db, &k, (size_t)offset, v->ptr, v->len);
     reply_int(c, (long long)newlen);
 out:
     ks_unlock_key(&k);

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include "acl.h"
 #include "config.h"
+#include "durability.h"
 #include "evict.h"
 #include "latency.h"
 #include "pubsub.h"
@@ -481,6 +482,12 @@ void command_call(client *c) {
      * memory and nothing could be evicted (evict.h). One test of a config
      * field that is 0 unless a limit is set. */
     if (__builtin_expect(cfg.maxmemory != 0, 0) && !evict_gate(c, cmd)) {
+        c->lastcmd = cmd;
+        return;
+    }
+    /* -MISCONF / -LOADING (durability.h): two relaxed loads, zero unless
+     * the WAL failed or recovery runs. */
+    if (__builtin_expect(durability_gate_needed() != 0, 0) && !durability_gate(c, cmd)) {
         c->lastcmd = cmd;
         return;
     }

@@ -57,10 +57,13 @@ typedef struct config {
     unsigned long long maxmemory;   /* bytes of used_memory, 0 = no limit */
     long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
     int maxmemory_policy;
-    /* persistence (accepted and reported; the WAL arrives with #4) */
+    /* persistence: the WAL (docs/durability.md); save/dbfilename accepted only */
     char *save, *dbfilename, *appendfilename;
     bool appendonly;
-    int appendfsync;
+    int appendfsync;            /* enum wal_fsync order: always, everysec, no */
+    char *data_dir;             /* storage engine directory ("" = <dir>/strata-data when appendonly) */
+    bool aof_load_truncated, wal_truncate_corrupt;
+    long long wal_segment_size, key_load_delay;
     /* introspection */
     long long slowlog_log_slower_than, slowlog_max_len, latency_monitor_threshold;
     int enable_debug_cmd;       /* PROTECTED_* below */

@@ -36,6 +36,7 @@
 #include "config.h"
 #include "multi.h"
 #include "util.h"
+#include "wstream.h"
 
 #define F_EXPIRE 0x01
 #define F_RAW    0x02
@@ -159,6 +160,14 @@ static inline uint32_t clock_now(void) {
 static inline uint8_t entry_flags(unsigned flags) {
     return (uint8_t)(((flags & KS_RAW) ? F_RAW : 0) | ((flags & KS_NOINT) ? F_NOINT : 0) |
                      ((flags & KS_UNSHARED) ? F_UNSHARED : 0));
+}
+
+/* The write stream's SET record for an entry as it now is (wstream.h). */
+static void log_entry(int db, const ks_entry *e) {
+    layout l;
+    entry_layout(e, &l);
+    ws_log_set(db, (const char *)l.key, l.klen, (const char *)l.val, l.vlen, entry_expire_l(e, &l),
+               ks_entry_set_flags(e));
 }
 
 static ks_entry *entry_new(const ks_key *k, const char *val, size_t vlen, int64_t expire,
@@ -427,6 +436,7 @@ ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms) {
     if (!slot) return NULL;
     if (expired(*slot, now_ms)) {
         if (atomic_load_explicit(&expiry_paused, memory_order_relaxed)) return NULL;
+        if (ws_on()) ws_log_del(db, k->ptr, k->len);
         unlink_free(t, slot, slot_table(t, slot, k));
         atomic_fetch_add_explicit(&stat_expired, 1, memory_order_relaxed);
         watch_touch_key(db, k);
@@ -444,6 +454,7 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
         if (flags & KS_KEEPTTL) expire_ms = KS_NO_EXPIRE;
         ks_entry *e = entry_new(k, val, vlen, expire_ms, flags);
         link_new(t, k, e);
+        if (ws_on()) log_entry(db, e);
         return e;
     }
     ks_entry *old = *slot;
@@ -475,6 +486,7 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
     }
     if (had_exp && !has_exp) nexp_add(t, -1);
     if (!had_exp && has_exp) nexp_add(t, 1);
+    if (ws_on()) log_entry(db, e);
     return e;
 }
 
@@ -510,6 +522,18 @@ char *do_ks_resize(int db, const ks_key *k, size_t newlen) {
     return (char *)newval;
 }
 
+size_t do_ks_write_at(int db, const ks_key *k, size_t offset, const char *data, size_t len) {
+    ks_entry **slot = find_slot(table_of(db, k), k);
+    if (!slot) return 0;
+    layout l;
+    entry_layout(*slot, &l);
+    size_t newlen = offset + len > l.vlen ? offset + len : l.vlen;
+    char *p = do_ks_resize(db, k, newlen);
+    if (len) memcpy(p + offset, data, len);
+    if (ws_on()) ws_log_setrange(db, k->ptr, k->len, offset, data, len);
+    return newlen;
+}
+
 bool do_ks_delete(int db, const ks_key *k, int64_t now_ms) {
     ks_table *t = table_of(db, k);
     ks_entry **slot = find_slot(t, k);
@@ -517,6 +541,7 @@ bool do_ks_delete(int db, const ks_key *k, int64_t now_ms) {
     watch_touch_key(db, k);
     bool live = !expired(*slot, now_ms);
     if (!live) atomic_fetch_add_explicit(&stat_expired, 1, memory_order_relaxed);
+    if (ws_on()) ws_log_del(db, k->ptr, k->len);
     unlink_free(t, slot, slot_table(t, slot, k));
     return live;
 }
@@ -544,6 +569,7 @@ bool do_ks_set_expire(int db, const ks_key *k, int64_t expire_ms) {
     }
     if (has) memcpy(l.val + l.vlen, &expire_ms, 8);
     e->flags = (uint8_t)((e->flags & ~F_EXPIRE) | (has ? F_EXPIRE : 0));
+    if (ws_on()) ws_log_expire(db, k->ptr, k->len, expire_ms);
     return true;
 }
 
@@ -561,6 +587,10 @@ int do_ks_move(int src, int dst, const ks_key *k, int64_t now_ms) {
     if (e->flags & F_EXPIRE) nexp_add(ts, -1);
     maybe_resize(ts);
     link_new(td, k, e);
+    if (ws_on()) {
+        ws_log_del(src, k->ptr, k->len);
+        log_entry(dst, e);
+    }
     watch_touch_key(src, k);
     watch_touch_key(dst, k);
     return 0;
@@ -720,6 +750,7 @@ static void flush_dbs(int only_db) {
     ks_table *old = xcalloc(n, sizeof(ks_table));
     ks_lockset_lock(&ls);
     watch_touch_flush(only_db, present);
+    if (ws_on()) ws_log_flushdb(only_db);
     for (unsigned s = 0; s < nshards; s++)
         for (int d = 0; d < ndbs; d++) {
             if (only_db >= 0 && d != only_db) continue;
@@ -742,6 +773,7 @@ void ks_swapdb(int a, int b) {
     ks_lockset_all(&ls);
     ks_lockset_lock(&ls);
     watch_touch_swap(a, b, present);
+    if (ws_on()) ws_log_swapdb(a, b);
     for (unsigned s = 0; s < nshards; s++) {
         ks_table tmp;
         memcpy(&tmp, &shards[s].dbs[a], sizeof(tmp));
@@ -749,6 +781,16 @@ void ks_swapdb(int a, int b) {
         memcpy(&shards[s].dbs[b], &tmp, sizeof(tmp));
     }
     ks_lockset_unlock(&ls);
+}
+
+void do_ks_log_all(void) {
+    for (unsigned s = 0; s < nshards; s++)
+        for (int d = 0; d < ndbs; d++) {
+            ks_table *t = &shards[s].dbs[d];
+            for (int i = 0; i < 2; i++)
+                for (uint64_t j = 0; j < t->size[i]; j++)
+                    for (ks_entry *e = t->b[i][j]; e; e = e->next) log_entry(d, e);
+        }
 }
 
 /* ---- SCAN --------------------------------------------------------------
@@ -892,6 +934,11 @@ static uint64_t expire_chunk(ks_table *t, int db, int64_t now, uint64_t *checked
                 if (e->flags & F_EXPIRE) {
                     (*checked)++;
                     if (expired(e, now)) {
+                        if (ws_on()) {
+                            size_t kl;
+                            const char *kp = ks_entry_key(e, &kl);
+                            ws_log_del(db, kp, kl);
+                        }
                         if (atomic_load_explicit(&watch_nkeys, memory_order_relaxed)) {
                             size_t kl;
                             const char *kp = ks_entry_key(e, &kl);
@@ -1031,6 +1078,7 @@ size_t do_ks_evict(int db, const ks_key *k, bool volatile_only) {
     if (volatile_only && !((*slot)->flags & F_EXPIRE)) return 0;
     size_t freed = util_alloc_size(*slot);
     watch_touch_key(db, k);
+    if (ws_on()) ws_log_del(db, k->ptr, k->len);
     unlink_free(t, slot, slot_table(t, slot, k));
     return freed ? freed : 1;
 }

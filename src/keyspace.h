@@ -99,6 +99,12 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
  * the encoding raw. */
 char *do_ks_resize(int db, const ks_key *k, size_t newlen);
 
+/* APPEND / SETRANGE: write len bytes at offset of an existing entry's
+ * value, growing it (zero-filled gap) as needed, and mark it raw. Returns
+ * the new length (0 if the key does not exist). Logs one SETRANGE record
+ * to the write stream; do_ks_resize alone logs nothing. */
+size_t do_ks_write_at(int db, const ks_key *k, size_t offset, const char *data, size_t len);
+
 /* Delete; returns true if a live key was removed. */
 bool do_ks_delete(int db, const ks_key *k, int64_t now_ms);
 
@@ -142,6 +148,11 @@ void ks_swapdb(int a, int b);
  * key's shard lock (both dbs live in the same shard). Returns 0 on success,
  * -1 if absent in src, -2 if present in dst. */
 int do_ks_move(int src, int dst, const ks_key *k, int64_t now_ms);
+
+/* Emit a SET record to the write stream for every entry (the snapshot
+ * CONFIG SET appendonly yes writes first). Caller holds every shard lock
+ * and has started the stream. */
+void do_ks_log_all(void);
 
 /* SCAN: visits every key present for the whole scan at least once. The
  * cursor encodes shard and bucket position; 0 starts and ends a scan. The

@@ -25,6 +25,18 @@
  *     producers took that lock. Since subscribers never read-block on
  *     their own input, the pubsub class of client-output-buffer-limit is
  *     enforced on every delivery, not only by backpressure.
+ *  6. Write-ahead log (docs/durability.md): a reply never leaves before
+ *     the records its command staged are committed per appendfsync. When
+ *     a client's read batch staged records (the thread's last seq moved
+ *     during it, past what the thread committed), the client is flagged CLIENT_WAL_WAIT and queued on
+ *     the worker's wait list; flush_output writes nothing for it (other
+ *     clients' replies, reads among them, are not held back). The
+ *     worker's wal_ev, activated once per event-loop pass and run after
+ *     the read callbacks of that pass, commits up to the thread's last seq
+ *     (one write, one fsync under `always`, shared with other threads by
+ *     group commit) and then sends every waiting client's output. If the
+ *     commit fails the clients keep waiting and the cron retries: nothing
+ *     is acknowledged that is not in the log.
  *  5. CLIENT PAUSE: a command the pause covers is parsed but not run. The
  *     client is flagged CLIENT_HELD, keeps that command in its parser at
  *     qpos (held_len bytes), is not read from, and waits on its thread's
@@ -64,6 +76,9 @@
 #include "pubsub.h"
 #include "server.h"
 #include "util.h"
+#include "durability.h"
+#include "wal.h"
+#include "wstream.h"
 
 #define READ_CHUNK (16 * 1024)
 #define BIG_ARG    (32 * 1024)
@@ -99,6 +114,11 @@ typedef struct worker {
     _Atomic int xpending;
     struct event *deliver_ev;
     client *fhead;                   /* owner-only: clients to flush */
+    client *whead;                   /* owner-only: clients waiting for the WAL (invariant 6) */
+    struct event *wal_ev;
+    struct event *stop_ev;           /* net_teardown: leave the loop */
+    bool wal_armed;
+    uint64_t wal_done;               /* last seq of this thread known committed */
 } __attribute__((aligned(64))) worker;
 
 static worker *workers;
@@ -193,8 +213,18 @@ static void flush_dequeue(client *c) {
     c->fqueued = false;
 }
 
+static void wal_dequeue(client *c) {
+    if (!(c->flags & CLIENT_WAL_WAIT)) return;
+    if (c->wprev) c->wprev->wnext = c->wnext;
+    else c->w->whead = c->wnext;
+    if (c->wnext) c->wnext->wprev = c->wprev;
+    c->wprev = c->wnext = NULL;
+    c->flags &= ~CLIENT_WAL_WAIT;
+}
+
 static void client_free(client *c) {
     if (c->flags & CLIENT_HELD) held_unlink(c);
+    wal_dequeue(c);
     multi_client_reset(c);   /* unwatch before the memory goes: other threads flag watchers */
     /* Leave every channel, pattern and the monitor list first: after
      * this no other thread can reach c to deliver to it (invariant 4). */
@@ -270,6 +300,7 @@ static bool flush_output(client *c) {
 }
 
 static bool do_flush_output(client *c) {
+    if (c->flags & CLIENT_WAL_WAIT) return true;   /* invariant 6 */
     /* A client that has not authenticated may not make the server hold
      * more than one read buffer's worth of replies (16kB): Redis 7.0 closes
      * it too, so a flood of pipelined wrong AUTHs (or NOAUTH errors) from
@@ -353,6 +384,8 @@ static void hold(client *c, size_t len);
 
 static void process_input(client *c) {
     if (c->flags & CLIENT_HELD) return;   /* only resume_held() lets it go */
+    /* Invariant 6: did this batch of c stage WAL records? */
+    uint64_t seq0 = ws_on() ? ws_thread_seq() : UINT64_MAX;
     resp_limits lim = {
         .max_bulk_len = cfg.proto_max_bulk_len,
         .max_multibulk_len = acl_auth_required(c) ? 10 : INT_MAX,
@@ -402,6 +435,19 @@ static void process_input(client *c) {
         resp_parser_reset(&c->parser);
         /* auth state may have changed the limits */
         lim.max_multibulk_len = acl_auth_required(c) ? 10 : INT_MAX;
+    }
+    /* Invariant 6: one predictable branch while the log is off. */
+    if (ws_on() && ws_thread_seq() > seq0 && ws_thread_seq() > c->w->wal_done && !(c->flags & CLIENT_WAL_WAIT)) {
+        worker *w = c->w;
+        c->flags |= CLIENT_WAL_WAIT;
+        c->wprev = NULL;
+        c->wnext = w->whead;
+        if (w->whead) w->whead->wprev = c;
+        w->whead = c;
+        if (!w->wal_armed) {
+            w->wal_armed = true;
+            event_active(w->wal_ev, EV_READ, 0);
+        }
     }
     if (c->qpos == c->qlen) {
         c->qpos = c->qlen = 0;
@@ -718,6 +764,43 @@ void net_unpause(void) {
 
 uint64_t net_held_clients(void) { return atomic_load(&held_count); }
 
+/* ---- write-ahead log commit (invariant 6) ------------------------------- */
+
+/* Commit what this thread staged, then let the waiting clients' replies
+ * go. On failure they keep waiting; the cron calls this again. */
+static void wal_release(worker *w) {
+    uint64_t seq = ws_thread_seq();
+    if (seq > w->wal_done) {
+        if (!wal_commit(seq)) return;
+        w->wal_done = seq;
+    }
+    client *list = w->whead;
+    w->whead = NULL;
+    for (client *c = list; c; c = c->wnext) c->flags &= ~CLIENT_WAL_WAIT;
+    /* A client's own on_write may run more of its pipeline and queue it
+     * again (on the new list); it cannot free another client. */
+    for (client *c = list, *next; c; c = next) {
+        next = c->wnext;
+        c->wprev = c->wnext = NULL;
+        on_write(c->fd, EV_WRITE, c);
+    }
+}
+
+/* event_base_loopbreak from outside is lost when the worker has not yet
+ * entered its loop (event_base_loop clears the flag on entry: a SIGTERM
+ * right after start hung the join). An activated event is not lost: the
+ * worker breaks from inside its loop whenever it gets there. */
+static void on_stop(evutil_socket_t fd, short what, void *arg) {
+    worker *w = arg;
+    event_base_loopbreak(w->base);
+}
+
+static void on_wal(evutil_socket_t fd, short what, void *arg) {
+    worker *w = arg;
+    w->wal_armed = false;
+    wal_release(w);
+}
+
 /* ---- reactor threads --------------------------------------------------- */
 
 static void on_notify(evutil_socket_t fd, short what, void *arg) {
@@ -749,14 +832,18 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
     worker *w = arg;
     int64_t now = util_ms();
     long long hz = CFG_LOAD(hz) > 0 ? CFG_LOAD(hz) : 10;
-    if (CFG_LOAD(active_expire)) {
+    /* While recovery runs the loader is the keyspace's only writer
+     * (durability.c invariant 1). */
+    bool loading = atomic_load_explicit(&dur_loading, memory_order_relaxed);
+    if (w->whead || ws_thread_seq() > w->wal_done) wal_release(w);
+    if (CFG_LOAD(active_expire) && !loading) {
         uint64_t budget = (uint64_t)(1000000 / hz) / 4;   /* 25% of a tick */
         int64_t t0 = util_mono_us();
         ks_active_expire((unsigned)w->id, (unsigned)nworkers, now, budget);
         latency_add_sample_if_needed("expire-cycle", (util_mono_us() - t0) / 1000);
     }
     ks_rehash_step((unsigned)w->id, (unsigned)nworkers);
-    evict_cron();
+    if (!loading) evict_cron();
     /* A client that never reads never triggers on_write again, so the
      * output limits are also checked here. */
     client *over[64];
@@ -930,6 +1017,10 @@ bool net_setup(struct event_base *main_base) {
         event_add(w->notify_ev, NULL);
         w->deliver_ev = event_new(w->base, -1, EV_PERSIST, on_deliver, w);
         event_add(w->deliver_ev, NULL);
+        w->wal_ev = event_new(w->base, -1, EV_PERSIST, on_wal, w);
+        event_add(w->wal_ev, NULL);
+        w->stop_ev = event_new(w->base, -1, EV_PERSIST, on_stop, w);
+        event_add(w->stop_ev, NULL);
         w->cron_ev = evtimer_new(w->base, on_cron, w);
         w->pause_ev = evtimer_new(w->base, on_pause, w);
         struct timeval tv = {0, 100000};
@@ -957,13 +1048,15 @@ void net_teardown(void) {
         log_notice("Removing the unix socket file.");
         unlink(cfg.unixsocket);
     }
-    for (int i = 0; i < nworkers; i++) event_base_loopbreak(workers[i].base);
+    for (int i = 0; i < nworkers; i++) event_active(workers[i].stop_ev, EV_READ, 0);
     for (int i = 0; i < nworkers; i++) pthread_join(workers[i].tid, NULL);
     /* Reactors are stopped: free every client, flushing what we can. */
     for (int i = 0; i < nworkers; i++) inbox_drain(&workers[i]);
+    /* Replies still waiting for the log leave only if it takes them now. */
+    bool committed = !ws_on() || wal_commit(ws_last_seq());
     while (registry) {
         client *c = registry;
-        if (c->olen > c->osent) {
+        if (c->olen > c->osent && (committed || !(c->flags & CLIENT_WAL_WAIT))) {
             ssize_t n = write(c->fd, c->obuf + c->osent, c->olen - c->osent);
             (void)n;
         }
@@ -973,6 +1066,8 @@ void net_teardown(void) {
         worker *w = &workers[i];
         event_free(w->notify_ev);
         event_free(w->deliver_ev);
+        event_free(w->wal_ev);
+        event_free(w->stop_ev);
         event_free(w->cron_ev);
         event_free(w->pause_ev);
         for (size_t j = 0; j < w->qlen; j++) close(w->queue[j].fd);

@@ -1,5 +1,5 @@
 /* server.c: process lifecycle. Starts modules in dependency order (config,
- * log, keyspace, commands, pubsub, networking) and stops them in reverse; owns the
+ * log, keyspace, commands, pubsub, durability, networking) and stops them in reverse; owns the
  * main thread's event loop (listeners, signals, the clock cron), daemonize,
  * the pidfile, and graceful shutdown on SIGTERM/SIGINT/SHUTDOWN. */
 #include "server.h"
@@ -18,6 +18,7 @@
 #include "acl.h"
 #include "commands.h"
 #include "config.h"
+#include "durability.h"
 #include "keyspace.h"
 #include "latency.h"
 #include "log.h"
@@ -183,6 +184,7 @@ int server_main(int argc, char **argv) {
     commands_setup();
     acl_setup();
     pubsub_setup();
+    durability_setup();
     if (!net_setup(main_base)) {
         log_warning("Failed listening on port %lld (tcp), aborting.", cfg.port);
         return 1;
@@ -199,6 +201,10 @@ int server_main(int argc, char **argv) {
     clock_ev = evtimer_new(main_base, on_clock, NULL);
     on_clock(-1, 0, NULL);
 
+    /* Recovery after the listeners are up (clients get -LOADING
+     * meanwhile) and after shutdown_ev exists (a failed recovery asks for
+     * shutdown). */
+    durability_start();
     log_notice("Server initialized: %d io-threads, %u keyspace shards, %lld databases", net_nthreads(),
                ks_nshards(), cfg.databases);
     log_notice("Ready to accept connections tcp");
@@ -206,6 +212,7 @@ int server_main(int argc, char **argv) {
 
     /* Reverse order of setup. */
     net_teardown();
+    durability_teardown();   /* the last records written and fsynced */
     multi_teardown();   /* after every client is gone */
     event_free(shutdown_ev);
     event_free(sigterm_ev);
