@@ -542,7 +542,7 @@ static void list_one(void *priv, client *other) {
             if ((uint64_t)x->ids[i] == other->id) found = true;
         if (!found) return;
     }
-    if (x->type >= 0 && net_client_type(other) != x->type) return;
+    if (x->type >= 0 && atomic_load_explicit(&other->pub_type, memory_order_relaxed) != x->type) return;
     char line[1024];
     net_client_info(other, line, sizeof(line));
     sb_printf(x->b, "%s\n", line);
@@ -608,7 +608,7 @@ static void kill_one(void *priv, client *other) {
     if (k->addr && strcmp(other->addr, k->addr) != 0) return;
     if (k->laddr && strcmp(other->laddr, k->laddr) != 0) return;
     if (k->id && (uint64_t)k->id != other->id) return;
-    if (k->type >= 0 && net_client_type(other) != k->type) return;
+    if (k->type >= 0 && atomic_load_explicit(&other->pub_type, memory_order_relaxed) != k->type) return;
     if (k->user && strcmp(k->user, acl_client_username(other)) != 0) return;
     if (k->maxage && (util_ms() - other->ctime_ms) / 1000 < k->maxage) return;
     if (other == k->self && k->skipme) return;

@@ -249,6 +249,7 @@ static void sync_client(client *c) {
     else c->flags &= ~CLIENT_PUBSUB;
     if (p->monitor) c->flags |= CLIENT_MONITOR;
     else c->flags &= ~CLIENT_MONITOR;
+    atomic_store_explicit(&c->pub_type, (c->flags & CLIENT_PUBSUB) ? COB_PUBSUB : COB_NORMAL, memory_order_relaxed);
 }
 
 static bool do_subscribe(ps_client *p, int kind, const char *name, size_t len) {
