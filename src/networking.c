@@ -13,8 +13,12 @@
  *     the socket allows; EV_WRITE is armed only when a write was partial.
  *  3. A client with more than OUTPUT_BACKPRESSURE bytes pending is not read
  *     from until it drains, so a client that never reads holds at most
- *     that much (plus one batch) and the kernel's socket buffers; the
- *     client-output-buffer-limit (if set) closes it instead, as Redis does.
+ *     that much (plus one batch) and the kernel's socket buffers. The
+ *     client-output-buffer-limit closes it only when its limit is below
+ *     what backpressure lets pile up (about OUTPUT_BACKPRESSURE less what
+ *     the kernel absorbs); a larger limit is never reached, and the client
+ *     is held, its memory bounded, instead of closed. Redis's default for
+ *     normal clients (no limit) never closes it either.
  *  4. Output produced by another client's command (pub/sub messages,
  *     MONITOR lines) reaches a client's obuf only on its owner thread:
  *     directly when the producer runs there, otherwise through the owner's
