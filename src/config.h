@@ -2,10 +2,12 @@
  * the redis.conf-syntax file parser, `--name value` command-line flags,
  * CONFIG GET/SET/REWRITE, and the comments in conf/strata.conf.
  *
- * Reads of `cfg` fields from any thread are plain loads: a CONFIG SET of a
- * numeric field is a single aligned store, and string fields are swapped
- * under config's lock and freed only at shutdown (old strings are kept on a
- * retired list), so a reader never sees freed memory. */
+ * After start-up only CONFIG SET writes `cfg`, under config's lock, one
+ * atomic store per changed field (strings with release order; old strings
+ * are kept on a retired list until shutdown, so a reader never sees freed
+ * memory). A thread other than the one running CONFIG SET reads a field
+ * CONFIG SET can change with CFG_LOAD (a relaxed/acquire atomic load: as
+ * cheap as a plain load, and not a data race for ThreadSanitizer). */
 #ifndef STRATA_CONFIG_H
 #define STRATA_CONFIG_H
 
@@ -19,6 +21,7 @@
 enum maxmemory_policy {
     MM_NOEVICTION, MM_ALLKEYS_LRU, MM_ALLKEYS_LFU, MM_ALLKEYS_RANDOM,
     MM_VOLATILE_LRU, MM_VOLATILE_LFU, MM_VOLATILE_RANDOM, MM_VOLATILE_TTL,
+    MM_SPILL,
     MM_POLICIES
 };
 
@@ -55,6 +58,7 @@ typedef struct config {
     unsigned long long maxmemory;   /* bytes of used_memory, 0 = no limit */
     long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
     int maxmemory_policy;
+    bool maxmemory_policy_set;  /* named in the config file or flags (storage.c picks spill otherwise) */
     /* persistence: the WAL (docs/durability.md); save/dbfilename accepted only */
     char *save, *dbfilename, *appendfilename;
     bool appendonly;
@@ -62,15 +66,23 @@ typedef struct config {
     char *data_dir;             /* storage engine directory ("" = <dir>/strata-data when appendonly) */
     bool aof_load_truncated, wal_truncate_corrupt;
     long long wal_segment_size, key_load_delay;
+    /* storage engine (storage.c, docs/storage.md) */
+    long long flush_dirty_bytes, flush_interval_ms;
+    long long lsm_block_size, lsm_bloom_bits_per_key, lsm_l0_compaction_trigger;
+    long long lsm_level1_bytes, lsm_target_file_bytes;
     /* introspection */
     long long slowlog_log_slower_than, slowlog_max_len, latency_monitor_threshold;
     int enable_debug_cmd;       /* PROTECTED_* below */
+    int enable_protected_configs;   /* PROTECTED_*: CONFIG SET of dir, dbfilename */
 } config;
 
 /* enable-debug-command: who may run DEBUG (Redis 7.0's protected actions). */
 enum { PROTECTED_NO, PROTECTED_YES, PROTECTED_LOCAL };
 
 extern config cfg;
+
+/* CFG_LOAD(timeout), CFG_LOAD(cob[COB_NORMAL].hard): see the top. */
+#define CFG_LOAD(f) __atomic_load_n(&cfg.f, __ATOMIC_ACQUIRE)
 
 /* Call fn (on the thread that changed it, without config's lock held)
  * after every successful CONFIG SET of the directive. Modules register
@@ -100,6 +112,11 @@ void config_get(const char *pattern, config_get_fn *fn, void *priv);
  * writes Redis's error text (without "-") into err and returns false. */
 bool config_set(int npairs, const char **names, const char **values,
                 char *err, size_t errlen);
+/* The same for a client: local_client (loopback or unix socket) matters
+ * when enable-protected-configs is "local". config_set() is a non-local
+ * client's. */
+bool config_set_ex(int npairs, const char **names, const char **values,
+                   bool local_client, char *err, size_t errlen);
 
 /* CONFIG REWRITE: rewrite the file we loaded from, keeping comments and
  * unknown lines, updating changed directives. */

@@ -94,7 +94,9 @@ typedef struct walf_reader {
 
 /* Open and verify the header. WALF_OK, or WALF_TORN (file shorter than a
  * header: a segment created by a crash before its header reached disk),
- * WALF_CORRUPT (bad magic/version/checksum) or WALF_IO, with r->err. */
+ * WALF_CORRUPT (bad magic/version/checksum) or WALF_IO, with r->err.
+ * Call walf_close whatever it returned: a failed header check keeps the
+ * mapping so the caller can still report on the bytes. */
 enum walf_status walf_open(walf_reader *r, const char *path);
 /* The next record into *rec (pointers into the mapping, valid until
  * walf_close). */
