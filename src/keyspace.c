@@ -299,13 +299,15 @@ void ks_prefetch(int db, const char *ptr, size_t len, int what) {
     unsigned s = ks_shard_of(&k);
     ks_table *t = &shards[s].dbs[db];
     uint64_t h = bucket_hash(k.hash);
+    /* Under the lock even for the bucket's address: the table's geometry
+     * changes under it (resize, FLUSHALL, SWAPDB), and an unlocked read
+     * would be a data race. trylock: a hint never waits. */
+    if (pthread_mutex_trylock(&shards[s].lock) != 0) return;
     if (what == KS_PF_BUCKET) {
-        uint64_t size = __atomic_load_n(&t->size[0], __ATOMIC_RELAXED);
-        ks_entry **b = __atomic_load_n(&t->b[0], __ATOMIC_RELAXED);
-        if (size && b) __builtin_prefetch(&b[h & (size - 1)], 0, 3);
+        if (t->size[0]) __builtin_prefetch(&t->b[0][h & (t->size[0] - 1)], 0, 3);
+        pthread_mutex_unlock(&shards[s].lock);
         return;
     }
-    if (pthread_mutex_trylock(&shards[s].lock) != 0) return;
     for (int i = 0; i < 2 && t->size[i]; i++) {
         const ks_entry *e = t->b[i][h & (t->size[i] - 1)];
         if (e) {
