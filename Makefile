@@ -11,7 +11,7 @@ SAN    ?=
 
 CFLAGS_BASE := -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
                -pthread -MMD -MP -D_GNU_SOURCE $(shell pkg-config --cflags libevent 2>/dev/null)
-LIBS := -levent -levent_pthreads -lxxhash -llz4 -lcrypto -lm -pthread
+LIBS := -levent -levent_pthreads -lxxhash -llz4 -lssl -lcrypto -lm -pthread
 
 ifeq ($(MALLOC),jemalloc)
   CFLAGS_BASE += -DUSE_JEMALLOC
