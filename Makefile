@@ -70,7 +70,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(OBJ) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -Itests/unit $(LDFLAGS) -o $@ $< $(OBJ) $(LIBS)
 
 $(INT_BIN): $(INT_OBJ) | $(BUILD)/tests
-	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -pthread
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -lssl -lcrypto -pthread
 
 $(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/obj/check $(BUILD)/tests:
 	@mkdir -p $@
