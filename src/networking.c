@@ -39,8 +39,9 @@
  *     is acknowledged that is not in the log.
  *  7. TLS (tls.c, docs/tls.md): a client with c->ssl reads and writes
  *     through tls_read/tls_write instead of read(2)/write(2); that is the
- *     only difference on the hot path (one branch on c->ssl, never taken
- *     on plain connections). OpenSSL may need the other direction: a read
+ *     only difference on the hot path: TLS clients have their own event
+ *     callbacks (on_read_tls, on_write_tls), so the plain read path has
+ *     no TLS test, and the write path one predictable branch on c->ssl. OpenSSL may need the other direction: a read
  *     that wants a writable socket arms wev (on_write then retries the
  *     read), a write that wants a readable one keeps rev armed and not
  *     wev (on_read then retries the write), so neither spins. OpenSSL
@@ -145,6 +146,8 @@ static _Thread_local worker *my_worker;   /* NULL outside reactor threads */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
+static void on_read_tls(evutil_socket_t fd, short what, void *arg);
+static void on_write_tls(evutil_socket_t fd, short what, void *arg);
 static void client_free(client *c);
 static void held_unlink(client *c);
 
@@ -213,8 +216,10 @@ static void client_new(worker *w, int fd, int kind) {
     if (unix_sock) c->flags |= CLIENT_UNIX_SOCKET;
     resp_parser_init(&c->parser);
     fill_addrs(c, unix_sock);
-    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_read, c);
-    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    /* Invariant 7: TLS clients get their own callbacks, so the plain
+     * read path has no TLS branch at all. */
+    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, ssl ? on_read_tls : on_read, c);
+    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, ssl ? on_write_tls : on_write, c);
     event_add(c->rev, NULL);
     /* thread-local list for timeouts and kills */
     c->reg_next = NULL;
@@ -315,9 +320,8 @@ static ssize_t conn_write(client *c, const char *p, size_t n) {
     return r;
 }
 
-/* read(2) or its TLS counterpart (invariant 7). */
-static ssize_t conn_read(client *c, char *p, size_t n) {
-    if (__builtin_expect(c->ssl == NULL, 1)) return read(c->fd, p, n);
+/* The TLS counterpart of read(2) (invariant 7). */
+static ssize_t conn_read_tls(client *c, char *p, size_t n) {
     int want;
     ssize_t r = tls_read(c->ssl, p, n, &want);
     if (r < 0 && want == TLS_WANT_WRITE) {
@@ -352,7 +356,8 @@ static bool flush_output(client *c) {
             c->obuf = NULL;
             c->ocap = 0;
         }
-        if (event_pending(c->wev, EV_WRITE, NULL)) event_del(c->wev);
+        /* (Not while a TLS read waits for writability: invariant 7.) */
+        if (event_pending(c->wev, EV_WRITE, NULL) && !(c->flags & CLIENT_TLS_READ_WANTS_WRITE)) event_del(c->wev);
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return false;
         if (!(c->flags & CLIENT_HELD) && !event_pending(c->rev, EV_READ, NULL)) rev_resume(c);
         return true;
@@ -396,17 +401,8 @@ static bool drain_backlog(client *c) {
     return !(c->flags & CLIENT_CLOSE_ASAP);
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg);
-
 static void on_write(evutil_socket_t fd, short what, void *arg) {
     client *c = arg;
-    if (__builtin_expect(c->flags & CLIENT_TLS_READ_WANTS_WRITE, 0)) {
-        /* Invariant 7: the socket is writable, retry the read. A later
-         * pass of this event flushes (or disarms it). */
-        c->flags &= ~CLIENT_TLS_READ_WANTS_WRITE;
-        on_read(fd, EV_READ, c);
-        return;
-    }
     if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c)) {
         client_free(c);
         return;
@@ -496,17 +492,9 @@ static void process_input(client *c) {
     }
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg) {
-    client *c = arg;
-    if (__builtin_expect(c->flags & CLIENT_TLS_WRITE_WANTS_READ, 0)) {
-        /* Invariant 7: a write waited for this readability. */
-        c->flags &= ~CLIENT_TLS_WRITE_WANTS_READ;
-        if (!flush_output(c)) {
-            client_free(c);
-            return;
-        }
-        if (!event_pending(c->rev, EV_READ, NULL)) return;   /* backpressure again */
-    }
+/* The read callback's body; tls is a constant in each caller, so the
+ * plain instance (on_read) compiles without any TLS test (invariant 7). */
+static inline __attribute__((always_inline)) void read_conn(client *c, bool tls) {
     /* Make room: compact the unparsed tail to the front, then grow. For a
      * big bulk argument, size the buffer once for the whole argument. */
     if (c->qpos > 0 && c->qpos == c->qlen) c->qpos = c->qlen = 0;
@@ -524,7 +512,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         c->qbuf = xrealloc(c->qbuf, cap + 1);
         c->qcap = cap;
     }
-    ssize_t n = conn_read(c, c->qbuf + c->qlen, c->qcap - c->qlen);
+    ssize_t n = tls ? conn_read_tls(c, c->qbuf + c->qlen, c->qcap - c->qlen)
+                    : read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
     if (n == 0) {
         client_free(c);
         return;
@@ -552,8 +541,35 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     /* Invariant 7: a TLS record can hold more than one read took. */
-    if (__builtin_expect(c->ssl != NULL, 0) && event_pending(c->rev, EV_READ, NULL) && tls_pending(c->ssl))
-        event_active(c->rev, EV_READ, 0);
+    if (tls && event_pending(c->rev, EV_READ, NULL) && tls_pending(c->ssl)) event_active(c->rev, EV_READ, 0);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg) { read_conn(arg, false); }
+
+static void on_read_tls(evutil_socket_t fd, short what, void *arg) {
+    client *c = arg;
+    if (c->flags & CLIENT_TLS_WRITE_WANTS_READ) {
+        /* Invariant 7: a write waited for this readability. */
+        c->flags &= ~CLIENT_TLS_WRITE_WANTS_READ;
+        if (!flush_output(c)) {
+            client_free(c);
+            return;
+        }
+        if (!event_pending(c->rev, EV_READ, NULL)) return;   /* backpressure again */
+    }
+    read_conn(c, true);
+}
+
+static void on_write_tls(evutil_socket_t fd, short what, void *arg) {
+    client *c = arg;
+    if (c->flags & CLIENT_TLS_READ_WANTS_WRITE) {
+        /* Invariant 7: the socket is writable, retry the read. A later
+         * pass of this event flushes (or disarms it). */
+        c->flags &= ~CLIENT_TLS_READ_WANTS_WRITE;
+        read_conn(c, true);
+        return;
+    }
+    on_write(fd, what, arg);
 }
 
 /* ---- output produced by other clients' commands (invariant 4) ---------- */
