@@ -8,9 +8,19 @@ set -e
 
 BUILD_PKGS="build-essential pkg-config libevent-dev liblz4-dev libjemalloc-dev libxxhash-dev libssl-dev"
 TEST_PKGS="libhiredis-dev redis-tools redis-server python3 python3-redis gnuplot-nox nodejs"
+# Only for `make fuzz` (./deps/install.sh fuzz): clang and its libFuzzer
+# runtime; and `make tsan` (./deps/install.sh tsan): gcc's ThreadSanitizer
+# runtime.
+FUZZ_PKGS="clang libclang-rt-14-dev"
+TSAN_PKGS="libtsan2"
+EXTRA_PKGS=""
+case "${1:-}" in
+fuzz) EXTRA_PKGS="$FUZZ_PKGS" ;;
+tsan) EXTRA_PKGS="$TSAN_PKGS" ;;
+esac
 
 want=""
-for p in $BUILD_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $TEST_PKGS $EXTRA_PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         want="$want $p"
     fi

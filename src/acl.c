@@ -37,6 +37,7 @@
 #include "config.h"
 #include "log.h"
 #include "networking.h"
+#include "pubsub.h"
 #include "server.h"
 #include "util.h"
 
@@ -1052,7 +1053,7 @@ bool acl_protected_decision(bool protected_mode, bool default_nopass, const stru
 }
 
 bool acl_protected_mode_denies(const struct sockaddr *peer) {
-    return acl_protected_decision(cfg.protected_mode, atomic_load(&def_nopass), peer);
+    return acl_protected_decision(CFG_LOAD(protected_mode), atomic_load(&def_nopass), peer);
 }
 
 /* ---- the ACL log ----------------------------------------------------------------- */
@@ -1243,6 +1244,50 @@ static void kill_user_client(void *priv, client *other) {
     else net_kill_client(other);
 }
 
+/* Redis 7.0 closes the clients of a user whose new rules no longer allow
+ * a channel or pattern they are subscribed to (ACLKillPubsubClientsIfNeeded). */
+static bool perm_allows_channel(void *priv, const char *name, size_t len, bool is_pattern) {
+    const acl_perm *p = priv;
+    for (int i = 0; i < p->nsel; i++)
+        if (chan_ok(&p->sel[i], name, len, is_pattern)) return true;
+    return false;
+}
+
+typedef struct kill_subs_ctx {
+    client *self;
+    acl_user *u;
+    const uint64_t *ids;
+    size_t n;
+} kill_subs_ctx;
+
+static void kill_denied_subscriber(void *priv, client *other) {
+    kill_subs_ctx *k = priv;
+    if (other->user != k->u) return;
+    for (size_t i = 0; i < k->n; i++)
+        if (k->ids[i] == other->id) {
+            if (other == k->self) other->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            else net_kill_client(other);
+            return;
+        }
+}
+
+static void kill_denied_subscribers(client *self, const char *name, size_t len) {
+    pthread_mutex_lock(&acl_lock);
+    acl_user *u = do_lookup(name, len);
+    acl_perm *p = u ? u->perm : NULL;
+    if (p) perm_ref(p);
+    pthread_mutex_unlock(&acl_lock);
+    if (!p) return;
+    uint64_t *ids;
+    size_t n = pubsub_subscribers_denied(perm_allows_channel, p, &ids);
+    if (n) {
+        kill_subs_ctx k = {self, u, ids, n};
+        net_foreach_client(kill_denied_subscriber, &k);
+    }
+    free(ids);
+    perm_unref(p);
+}
+
 void cmd_acl_setuser(client *c) {
     const resp_arg *name = &c->argv[2];
     if (has_spaces(name->ptr, name->len)) {
@@ -1277,6 +1322,7 @@ void cmd_acl_setuser(client *c) {
     pthread_mutex_lock(&acl_lock);
     do_install(name->ptr, name->len, p);
     pthread_mutex_unlock(&acl_lock);
+    kill_denied_subscribers(c, name->ptr, name->len);
     reply_ok(c);
 }
 

@@ -62,6 +62,16 @@ typedef struct client {
     size_t olen, ocap, osent;
     int64_t obuf_soft_since_ms;
 
+    /* The buffer sizes CLIENT LIST shows, as the owner thread last
+     * published them (networking.c, after each flush): another thread's
+     * CLIENT LIST reads these, never the fields above, which the owner
+     * changes without a lock. */
+    _Atomic size_t pub_qbuf, pub_qfree, pub_qcap, pub_qpeak, pub_obl, pub_ocap, pub_argcap;
+    /* Its output buffer class (COB_NORMAL or COB_PUBSUB, as
+     * net_client_type), published by pubsub.c's sync_client for CLIENT
+     * LIST/KILL TYPE on other threads: c->flags is the owner's. */
+    _Atomic int pub_type;
+
     /* Pub/Sub and MONITOR (pubsub.c). ps is written by the owner thread
      * under the pubsub lock; other threads reach it only through the
      * pubsub registry, under that lock. The counts are the owner's copy

@@ -488,7 +488,8 @@ void cmd_config_set(client *c) {
         if (config_is_sensitive(names[i])) client_redact_arg(c, 3 + 2 * i);   /* values[i] keeps it */
     }
     char err[512];
-    if (!config_set(n, names, values, err, sizeof(err))) {
+    if (!config_set_ex(n, names, values, (c->flags & (CLIENT_UNIX_SOCKET | CLIENT_LOCAL)) != 0, err,
+                       sizeof(err))) {
         reply_error(c, err);
         return;
     }
@@ -598,7 +599,7 @@ static void list_one(void *priv, client *other) {
             if ((uint64_t)x->ids[i] == other->id) found = true;
         if (!found) return;
     }
-    if (x->type >= 0 && net_client_type(other) != x->type) return;
+    if (x->type >= 0 && atomic_load_explicit(&other->pub_type, memory_order_relaxed) != x->type) return;
     char line[1024];
     net_client_info(other, line, sizeof(line));
     sb_printf(x->b, "%s\n", line);
@@ -664,7 +665,7 @@ static void kill_one(void *priv, client *other) {
     if (k->addr && strcmp(other->addr, k->addr) != 0) return;
     if (k->laddr && strcmp(other->laddr, k->laddr) != 0) return;
     if (k->id && (uint64_t)k->id != other->id) return;
-    if (k->type >= 0 && net_client_type(other) != k->type) return;
+    if (k->type >= 0 && atomic_load_explicit(&other->pub_type, memory_order_relaxed) != k->type) return;
     if (k->user && strcmp(k->user, acl_client_username(other)) != 0) return;
     if (k->maxage && (util_ms() - other->ctime_ms) / 1000 < k->maxage) return;
     if (other == k->self && k->skipme) return;

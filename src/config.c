@@ -27,6 +27,11 @@ enum ctype { T_BOOL, T_INT, T_MEM, T_UMEM, T_STR, T_ENUM, T_COB, T_OCTAL };
  * long long one (maxmemory: Redis takes up to 2^64-1 there). */
 #define F_IMMUTABLE 0x1
 #define F_SENSITIVE 0x2   /* value never echoed in errors/logs */
+/* A file path CONFIG SET may change only when enable-protected-configs
+ * allows it (Redis 7.0's PROTECTED_CONFIG): dir, dbfilename. The other
+ * paths (logfile, pidfile, unixsocket, appendfilename, the tls-* files)
+ * are immutable. */
+#define F_PROTECTED 0x4
 
 typedef struct directive {
     const char *name;
@@ -71,7 +76,7 @@ static const directive dirs[] = {
     {"pidfile", T_STR, O(pidfile), 0, 0, "", F_IMMUTABLE, NULL, "write the pid here"},
     {"logfile", T_STR, O(logfile), 0, 0, "", F_IMMUTABLE, NULL, "log file, empty for stdout"},
     {"loglevel", T_ENUM, O(loglevel), 0, 0, "notice", 0, loglevels, "debug, verbose, notice or warning"},
-    {"dir", T_STR, O(dir), 0, 0, "", F_IMMUTABLE, NULL, "working directory (data files)"},
+    {"dir", T_STR, O(dir), 0, 0, "", F_PROTECTED, NULL, "working directory (data files)"},
     {"hz", T_INT, O(hz), 0, INT_MAX, "10", 0, NULL, "background task frequency (active expiry)"},
     {"databases", T_INT, O(databases), 1, 1024, "16", F_IMMUTABLE, NULL, "number of databases"},
     {"keyspace-shards", T_INT, O(keyspace_shards), 1, 4096, "64", F_IMMUTABLE, NULL, "lock shards of the keyspace, a power of two"},
@@ -90,11 +95,11 @@ static const directive dirs[] = {
     {"lfu-log-factor", T_INT, O(lfu_log_factor), 0, INT_MAX, "10", 0, NULL, "LFU counter logarithm factor"},
     {"lfu-decay-time", T_INT, O(lfu_decay_time), 0, INT_MAX, "1", 0, NULL, "LFU counter decay period in minutes"},
     {"save", T_STR, O(save), 0, 0, "", 0, NULL, "snapshot schedule (accepted; snapshots arrive with the storage engine)"},
-    {"dbfilename", T_STR, O(dbfilename), 0, 0, "dump.rdb", F_IMMUTABLE, NULL, "snapshot file name"},
+    {"dbfilename", T_STR, O(dbfilename), 0, 0, "dump.rdb", F_PROTECTED, NULL, "snapshot file name (a name, not a path)"},
     /* the write-ahead log: docs/durability.md, docs/wal_format.md */
     {"data-dir", T_STR, O(data_dir), 0, 0, "", F_IMMUTABLE, NULL, "storage engine directory: WAL in <data-dir>/wal, SSTables in <data-dir>/lsm; the engine is on when set (or with appendonly yes: <dir>/strata-data)"},
     {"appendonly", T_BOOL, O(appendonly), 0, 0, "no", 0, NULL, "write-ahead log: every write is logged before its reply leaves"},
-    {"appendfilename", T_STR, O(appendfilename), 0, 0, "appendonly.aof", F_IMMUTABLE, NULL, "accepted for redis.conf compatibility (the WAL lives in <data-dir>/wal)"},
+    {"appendfilename", T_STR, O(appendfilename), 0, 0, "appendonly.aof", F_IMMUTABLE, NULL, "accepted for redis.conf compatibility (a name, not a path; the WAL lives in <data-dir>/wal)"},
     {"appendfsync", T_ENUM, O(appendfsync), 0, 0, "everysec", 0, fsyncs, "always (fsync before replying, group commit), everysec (background, at most ~1 s lost) or no (the OS decides)"},
     {"aof-load-truncated", T_BOOL, O(aof_load_truncated), 0, 0, "yes", 0, NULL, "cut an incomplete last WAL record at start (a crash mid-write) instead of refusing to start"},
     {"wal-truncate-corrupt", T_BOOL, O(wal_truncate_corrupt), 0, 0, "no", 0, NULL, "start despite a corrupt WAL record: keep the records before it, set the rest aside (*.corrupt, *.skipped)"},
@@ -112,6 +117,7 @@ static const directive dirs[] = {
     {"slowlog-max-len", T_INT, O(slowlog_max_len), 0, LONG_MAX, "128", 0, NULL, "slow log length"},
     {"latency-monitor-threshold", T_INT, O(latency_monitor_threshold), 0, LLONG_MAX, "0", 0, NULL, "record latency events of at least this many ms, 0 off"},
     {"enable-debug-command", T_ENUM, O(enable_debug_cmd), 0, 0, "no", F_IMMUTABLE, protected_modes, "allow DEBUG: no, yes, or local (loopback and unix socket clients)"},
+    {"enable-protected-configs", T_ENUM, O(enable_protected_configs), 0, 0, "no", F_IMMUTABLE, protected_modes, "allow CONFIG SET of dir and dbfilename: no, yes, or local"},
     /* TLS: docs/tls.md. Immutable at runtime (the context is built once
      * at start); the file paths especially, so a client cannot point the
      * server at arbitrary files. */
@@ -163,7 +169,8 @@ bool config_is_sensitive(const char *name) {
     return d && (d->flags & F_SENSITIVE);
 }
 
-static void *field(const directive *d) { return (char *)&cfg + d->off; }
+static void *field_in(config *c, const directive *d) { return (char *)c + d->off; }
+static void *field(const directive *d) { return field_in(&cfg, d); }
 
 static void set_str(const directive *d, const char *v) {
     char **f = field(d);
@@ -171,7 +178,8 @@ static void set_str(const directive *d, const char *v) {
         retired = xrealloc(retired, sizeof(char *) * (nretired + 1));
         retired[nretired++] = *f;
     }
-    *f = xstrdup(v);
+    /* Release: a reader's CFG_LOAD (acquire) sees the whole string. */
+    __atomic_store_n(f, xstrdup(v), __ATOMIC_RELEASE);
 }
 
 static bool parse_cob(const char *v, cob_limit out[COB_CLASSES], char *err, size_t errlen) {
@@ -206,9 +214,10 @@ static bool parse_cob(const char *v, cob_limit out[COB_CLASSES], char *err, size
     return true;
 }
 
-/* Parse v into the directive's field. On failure, err gets the part of
- * Redis's message after "argument ... - ". */
-static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
+/* Parse v into the directive's field of *c (not T_STR: set_str). On
+ * failure, err gets the part of Redis's message after "argument ... - ". */
+static bool apply_to(config *c, const directive *d, const char *v, char *err, size_t errlen) {
+#define field(d) field_in(c, d)
     long long n;
     switch (d->type) {
     case T_BOOL:
@@ -292,13 +301,58 @@ static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
         return false;
     case T_COB: {
         cob_limit tmp[COB_CLASSES];
-        memcpy(tmp, cfg.cob, sizeof(tmp));
+        memcpy(tmp, c->cob, sizeof(tmp));
         if (!parse_cob(v, tmp, err, errlen)) return false;
-        memcpy(cfg.cob, tmp, sizeof(tmp));
+        memcpy(c->cob, tmp, sizeof(tmp));
         return true;
     }
     }
     return false;
+#undef field
+}
+
+/* File names that must stay inside the data directory (Redis's
+ * pathIsBaseName check): no '/' in them. */
+static bool valid_str(const directive *d, const char *v, char *err, size_t errlen) {
+    if ((!strcmp(d->name, "dbfilename") || !strcmp(d->name, "appendfilename")) && strchr(v, '/')) {
+        snprintf(err, errlen, "%s can't be a path, just a filename", d->name);
+        return false;
+    }
+    return true;
+}
+
+/* At start-up, before other threads exist. */
+static bool apply(const directive *d, const char *v, char *err, size_t errlen) {
+    if (d->type == T_STR) {
+        if (!valid_str(d, v, err, errlen)) return false;
+        set_str(d, v);
+        return true;
+    }
+    return apply_to(&cfg, d, v, err, errlen);
+}
+
+/* Copy one parsed field from *from into the live cfg with atomic stores:
+ * other threads read these fields without config's lock (CFG_LOAD). */
+static void publish(const directive *d, config *from) {
+    void *src = field_in(from, d), *dst = field(d);
+    switch (d->type) {
+    case T_BOOL: __atomic_store_n((bool *)dst, *(bool *)src, __ATOMIC_RELAXED); break;
+    case T_INT: case T_MEM: case T_OCTAL:
+        __atomic_store_n((long long *)dst, *(long long *)src, __ATOMIC_RELAXED);
+        break;
+    case T_UMEM:
+        __atomic_store_n((unsigned long long *)dst, *(unsigned long long *)src, __ATOMIC_RELAXED);
+        break;
+    case T_ENUM: __atomic_store_n((int *)dst, *(int *)src, __ATOMIC_RELAXED); break;
+    case T_COB:
+        for (int i = 0; i < COB_CLASSES; i++) {
+            __atomic_store_n(&cfg.cob[i].hard, from->cob[i].hard, __ATOMIC_RELAXED);
+            __atomic_store_n(&cfg.cob[i].soft, from->cob[i].soft, __ATOMIC_RELAXED);
+            __atomic_store_n(&cfg.cob[i].soft_seconds, from->cob[i].soft_seconds, __ATOMIC_RELAXED);
+        }
+        break;
+    case T_STR: break;
+    }
 }
 
 /* Render d's value as held in *c (the live cfg, or the defaults snapshot). */
@@ -390,7 +444,10 @@ static bool load_line(int lineno, const char *orig, int argc, char **argv) {
     if (d->off == offsetof(config, maxmemory_policy)) cfg.maxmemory_policy_set = true;
     if (!apply(d, val, err, sizeof(err))) {
         char msg[300];
-        snprintf(msg, sizeof(msg), "%c%s", err[0] >= 'a' && err[0] <= 'z' ? err[0] - 32 : err[0], err + 1);
+        /* "argument ..." starts with a capital here; a message naming the
+         * directive ("dbfilename can't be a path") keeps its case. */
+        bool cap = !strncmp(err, "argument", 8);
+        snprintf(msg, sizeof(msg), "%c%s", cap ? err[0] - 32 : err[0], err + 1);
         return fatal(lineno, orig, msg);
     }
     return true;
@@ -486,6 +543,11 @@ void config_get(const char *pattern, config_get_fn *fn, void *priv) {
 }
 
 bool config_set(int npairs, const char **names, const char **values, char *err, size_t errlen) {
+    return config_set_ex(npairs, names, values, false, err, errlen);
+}
+
+bool config_set_ex(int npairs, const char **names, const char **values, bool local_client,
+                   char *err, size_t errlen) {
     const directive *ds[64];
     if (npairs > 64) npairs = 64;
     for (int i = 0; i < npairs; i++) {
@@ -503,25 +565,52 @@ bool config_set(int npairs, const char **names, const char **values, char *err, 
             snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", names[i]);
             return false;
         }
+        int prot = CFG_LOAD(enable_protected_configs);
+        if ((ds[i]->flags & F_PROTECTED) &&
+            !(prot == PROTECTED_YES || (prot == PROTECTED_LOCAL && local_client))) {
+            snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config", names[i]);
+            return false;
+        }
     }
     pthread_mutex_lock(&cfg_lock);
-    /* All or nothing: apply on a copy first, so a bad value in the third
-     * pair leaves the first two unchanged. String fields are only set on
-     * the real cfg after every value parsed. */
-    config saved = cfg;
+    /* All or nothing: parse every value into a copy first, so a bad value
+     * in the third pair leaves the first two unchanged, and no other
+     * thread ever sees a value that is then rolled back. Only this
+     * function (under cfg_lock) writes cfg after start-up, so reading it
+     * here is race-free; the changed fields are then published one atomic
+     * store each, and strings last. */
+    config next = cfg;
     char msg[256];
     for (int i = 0; i < npairs; i++) {
         if (ds[i]->type == T_STR) continue;
-        if (!apply(ds[i], values[i], msg, sizeof(msg))) {
-            cfg = saved;
+        if (!apply_to(&next, ds[i], values[i], msg, sizeof(msg))) {
             pthread_mutex_unlock(&cfg_lock);
             snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", names[i], msg);
             return false;
         }
     }
+    for (int i = 0; i < npairs; i++) {
+        if (ds[i]->type != T_STR) continue;
+        if (!valid_str(ds[i], values[i], msg, sizeof(msg))) {
+            pthread_mutex_unlock(&cfg_lock);
+            snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", names[i], msg);
+            return false;
+        }
+    }
+    /* dir is where the data files are: Redis changes the working
+     * directory, last, so a failure leaves everything as it was. */
+    for (int i = 0; i < npairs; i++)
+        if (!strcmp(ds[i]->name, "dir") && chdir(values[i]) != 0) {
+            pthread_mutex_unlock(&cfg_lock);
+            snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", names[i],
+                     strerror(errno));
+            return false;
+        }
+    int old_loglevel = cfg.loglevel;
+    for (int i = 0; i < npairs; i++) publish(ds[i], &next);
     for (int i = 0; i < npairs; i++)
         if (ds[i]->type == T_STR) set_str(ds[i], values[i]);
-    if (cfg.loglevel != saved.loglevel) log_setup(cfg.logfile, cfg.loglevel);
+    if (cfg.loglevel != old_loglevel) log_setup(cfg.logfile, cfg.loglevel);
     pthread_mutex_unlock(&cfg_lock);
     /* requirepass is the default user's password (acl.c); cfg_lock is a
      * leaf, so the ACL change and the hooks (which may take their module's
@@ -575,11 +664,17 @@ bool config_rewrite(char *err, size_t errlen) {
     bool seen[NDIRS] = {0};
     size_t cap = 1 << 16, len = 0;
     char *out = xmalloc(cap);
-    char line[8192], val[1024];
+    char val[1024];
+    /* getline, not fgets: a line we keep is copied with its length, so a
+     * NUL byte in it (a comment, say) cannot drop its newline and glue the
+     * next directive onto it (found by tests/fuzz/fuzz_config.c). */
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t linelen;
     resp_parser p;
     resp_parser_init(&p);
     pthread_mutex_lock(&cfg_lock);
-    while (fgets(line, sizeof(line), f)) {
+    while ((linelen = getline(&line, &linecap, f)) > 0) {
         char copy[8192];
         snprintf(copy, sizeof(copy), "%s", line);
         copy[strcspn(copy, "\r\n")] = '\0';
@@ -589,24 +684,27 @@ bool config_rewrite(char *err, size_t errlen) {
         int ac = (*s && *s != '#') ? split_line(s, av, 64, &p) : 0;
         const directive *d = ac > 0 ? find_dir(av[0]) : NULL;
         char outline[8300];
+        const char *keep = outline;
+        size_t n = 0;
         if (d) {
             size_t di = (size_t)(d - dirs);
-            if (seen[di]) outline[0] = '\0';
-            else {
+            if (!seen[di]) {
                 seen[di] = true;
                 char q[4200];
                 format(d, val, sizeof(val));
                 snprintf(outline, sizeof(outline), "%s %s\n", d->name, quote(val, q, sizeof(q)));
+                n = strlen(outline);
             }
         } else {
-            snprintf(outline, sizeof(outline), "%s", line);
+            keep = line;
+            n = (size_t)linelen;
         }
         for (int i = 0; i < ac; i++) free(av[i]);
-        size_t n = strlen(outline);
         if (len + n + 1 > cap) out = xrealloc(out, cap = (len + n + 1) * 2);
-        memcpy(out + len, outline, n);
+        memcpy(out + len, keep, n);
         len += n;
     }
+    free(line);
     fclose(f);
     for (size_t i = 0; i < NDIRS; i++) {
         if (seen[i]) continue;

@@ -2,10 +2,12 @@
  * the redis.conf-syntax file parser, `--name value` command-line flags,
  * CONFIG GET/SET/REWRITE, and the comments in conf/strata.conf.
  *
- * Reads of `cfg` fields from any thread are plain loads: a CONFIG SET of a
- * numeric field is a single aligned store, and string fields are swapped
- * under config's lock and freed only at shutdown (old strings are kept on a
- * retired list), so a reader never sees freed memory. */
+ * After start-up only CONFIG SET writes `cfg`, under config's lock, one
+ * atomic store per changed field (strings with release order; old strings
+ * are kept on a retired list until shutdown, so a reader never sees freed
+ * memory). A thread other than the one running CONFIG SET reads a field
+ * CONFIG SET can change with CFG_LOAD (a relaxed/acquire atomic load: as
+ * cheap as a plain load, and not a data race for ThreadSanitizer). */
 #ifndef STRATA_CONFIG_H
 #define STRATA_CONFIG_H
 
@@ -71,6 +73,7 @@ typedef struct config {
     /* introspection */
     long long slowlog_log_slower_than, slowlog_max_len, latency_monitor_threshold;
     int enable_debug_cmd;       /* PROTECTED_* below */
+    int enable_protected_configs;   /* PROTECTED_*: CONFIG SET of dir, dbfilename */
     /* TLS (tls.c, docs/tls.md): Redis's names; read once at start */
     long long tls_port;
     char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
@@ -87,6 +90,9 @@ enum { TLS_AUTH_NO, TLS_AUTH_YES, TLS_AUTH_OPTIONAL };
 enum { PROTECTED_NO, PROTECTED_YES, PROTECTED_LOCAL };
 
 extern config cfg;
+
+/* CFG_LOAD(timeout), CFG_LOAD(cob[COB_NORMAL].hard): see the top. */
+#define CFG_LOAD(f) __atomic_load_n(&cfg.f, __ATOMIC_ACQUIRE)
 
 /* Call fn (on the thread that changed it, without config's lock held)
  * after every successful CONFIG SET of the directive. Modules register
@@ -116,6 +122,11 @@ void config_get(const char *pattern, config_get_fn *fn, void *priv);
  * writes Redis's error text (without "-") into err and returns false. */
 bool config_set(int npairs, const char **names, const char **values,
                 char *err, size_t errlen);
+/* The same for a client: local_client (loopback or unix socket) matters
+ * when enable-protected-configs is "local". config_set() is a non-local
+ * client's. */
+bool config_set_ex(int npairs, const char **names, const char **values,
+                   bool local_client, char *err, size_t errlen);
 
 /* CONFIG REWRITE: rewrite the file we loaded from, keeping comments and
  * unknown lines, updating changed directives. */

@@ -231,8 +231,14 @@ fail:
 }
 
 void durability_setup(void) {
-    if (cfg.data_dir && cfg.data_dir[0]) {
+    if (cfg.data_dir && cfg.data_dir[0] == '/') {
         snprintf(data_dir, sizeof(data_dir), "%s", cfg.data_dir);
+    } else if (cfg.data_dir && cfg.data_dir[0]) {
+        /* Relative to `dir` as it is now: frozen, because CONFIG SET dir
+         * (a protected config) changes the working directory later. */
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) snprintf(cwd, sizeof(cwd), ".");
+        snprintf(data_dir, sizeof(data_dir), "%s/%s", cwd, cfg.data_dir);
     } else {
         char cwd[PATH_MAX];
         if (!getcwd(cwd, sizeof(cwd))) snprintf(cwd, sizeof(cwd), ".");

@@ -87,7 +87,7 @@ void latency_add_sample(const char *event, int64_t ms) {
 }
 
 void latency_add_sample_if_needed(const char *event, int64_t ms) {
-    long long t = cfg.latency_monitor_threshold;
+    long long t = CFG_LOAD(latency_monitor_threshold);
     if (t > 0 && ms >= t) latency_add_sample(event, ms);
 }
 

@@ -24,7 +24,9 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
+/* Under ASan or TSan malloc is the sanitizer's, which mallinfo2 does not
+ * see; both runtimes report their own figure. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define MEM_ASAN 1
 /* From <sanitizer/allocator_interface.h>, which Debian's gcc does not ship. */
 size_t __sanitizer_get_current_allocated_bytes(void);

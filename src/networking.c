@@ -13,8 +13,12 @@
  *     the socket allows; EV_WRITE is armed only when a write was partial.
  *  3. A client with more than OUTPUT_BACKPRESSURE bytes pending is not read
  *     from until it drains, so a client that never reads holds at most
- *     that much (plus one batch) and the kernel's socket buffers; the
- *     client-output-buffer-limit (if set) closes it instead, as Redis does.
+ *     that much (plus one batch) and the kernel's socket buffers. The
+ *     client-output-buffer-limit closes it only when its limit is below
+ *     what backpressure lets pile up (about OUTPUT_BACKPRESSURE less what
+ *     the kernel absorbs); a larger limit is never reached, and the client
+ *     is held, its memory bounded, instead of closed. Redis's default for
+ *     normal clients (no limit) never closes it either.
  *  4. Output produced by another client's command (pub/sub messages,
  *     MONITOR lines) reaches a client's obuf only on its owner thread:
  *     directly when the producer runs there, otherwise through the owner's
@@ -94,6 +98,7 @@
 #define READ_CHUNK (16 * 1024)
 #define BIG_ARG    (32 * 1024)
 #define OUTPUT_BACKPRESSURE (4 * 1024 * 1024)
+#define UNAUTH_OUTPUT_MAX (16 * 1024)
 #define MAX_LISTENERS 16
 
 /* What a listener accepted (its evconnlistener arg). */
@@ -292,12 +297,13 @@ static void log_cob_close(client *c) {
 }
 
 static bool cob_exceeded(client *c, size_t pending) {
-    const cob_limit *l = &cfg.cob[net_client_type(c)];
-    if (l->hard && pending >= (size_t)l->hard) return true;
-    if (l->soft && pending >= (size_t)l->soft) {
+    int t = net_client_type(c);
+    long long hard = CFG_LOAD(cob[t].hard), soft = CFG_LOAD(cob[t].soft);
+    if (hard && pending >= (size_t)hard) return true;
+    if (soft && pending >= (size_t)soft) {
         int64_t now = util_ms();
         if (!c->obuf_soft_since_ms) c->obuf_soft_since_ms = now;
-        else if (now - c->obuf_soft_since_ms >= l->soft_seconds * 1000) return true;
+        else if (now - c->obuf_soft_since_ms >= CFG_LOAD(cob[t].soft_seconds) * 1000) return true;
     } else {
         c->obuf_soft_since_ms = 0;
     }
@@ -331,10 +337,37 @@ static ssize_t conn_read_tls(client *c, char *p, size_t n) {
     return r;
 }
 
+/* Publish the sizes another thread's CLIENT LIST reads (client.h). */
+static void publish_sizes(client *c) {
+    atomic_store_explicit(&c->pub_qbuf, c->qlen - c->qpos, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_qfree, c->qcap - c->qlen, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_qcap, c->qcap, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_qpeak, c->qbuf_peak, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_obl, c->olen - c->osent, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_ocap, c->ocap, memory_order_relaxed);
+    atomic_store_explicit(&c->pub_argcap, (size_t)c->parser.argcap, memory_order_relaxed);
+}
+
+static bool do_flush_output(client *c);
+
 /* Write what is pending; arm or disarm events. Returns false if the client
  * must be closed now. */
 static bool flush_output(client *c) {
+    bool ok = do_flush_output(c);
+    publish_sizes(c);
+    return ok;
+}
+
+static bool do_flush_output(client *c) {
     if (c->flags & CLIENT_WAL_WAIT) return true;   /* invariant 6 */
+    /* A client that has not authenticated may not make the server hold
+     * more than one read buffer's worth of replies (16kB): Redis 7.0 closes
+     * it too, so a flood of pipelined wrong AUTHs (or NOAUTH errors) from
+     * a client that does not read costs at most this much each. */
+    if (c->olen - c->osent > UNAUTH_OUTPUT_MAX && acl_auth_required(c)) {
+        log_cob_close(c);
+        return false;
+    }
     while (c->osent < c->olen) {
         ssize_t n = conn_write(c, c->obuf + c->osent, c->olen - c->osent);
         if (n > 0) {
@@ -899,12 +932,12 @@ static void on_notify(evutil_socket_t fd, short what, void *arg) {
 static void on_cron(evutil_socket_t fd, short what, void *arg) {
     worker *w = arg;
     int64_t now = util_ms();
-    long long hz = cfg.hz > 0 ? cfg.hz : 10;
+    long long hz = CFG_LOAD(hz) > 0 ? CFG_LOAD(hz) : 10;
     /* While recovery runs the loader is the keyspace's only writer
      * (durability.c invariant 1). */
     bool loading = atomic_load_explicit(&dur_loading, memory_order_relaxed);
     if (w->whead || ws_thread_seq() > w->wal_done) wal_release(w);
-    if (cfg.active_expire && !loading) {
+    if (CFG_LOAD(active_expire) && !loading) {
         uint64_t budget = (uint64_t)(1000000 / hz) / 4;   /* 25% of a tick */
         int64_t t0 = util_mono_us();
         ks_active_expire((unsigned)w->id, (unsigned)nworkers, now, budget);
@@ -924,12 +957,13 @@ static void on_cron(evutil_socket_t fd, short what, void *arg) {
         log_cob_close(over[i]);
         client_free(over[i]);
     }
-    if (cfg.timeout > 0) {
+    long long timeout = CFG_LOAD(timeout);
+    if (timeout > 0) {
         client *idle[64];
         int ni = 0;
         pthread_mutex_lock(&reg_lock);
         for (client *c = registry; c && ni < 64; c = c->reg_next)
-            if (c->w == w && now - c->last_interaction_ms > cfg.timeout * 1000 && c->olen == c->osent &&
+            if (c->w == w && now - c->last_interaction_ms > timeout * 1000 && c->olen == c->osent &&
                 !(c->flags & CLIENT_HELD))   /* Redis does not time out blocked clients */
                 idle[ni++] = c;
         pthread_mutex_unlock(&reg_lock);
@@ -1182,7 +1216,10 @@ void net_stat_reset(void) {
 }
 
 static void add_client_mem(void *priv, client *c) {
-    *(uint64_t *)priv += sizeof(client) + c->qcap + c->ocap + (uint64_t)c->parser.argcap * sizeof(resp_arg);
+    /* Any thread may ask: the published sizes (client.h). */
+    *(uint64_t *)priv += sizeof(client) + atomic_load_explicit(&c->pub_qcap, memory_order_relaxed) +
+                         atomic_load_explicit(&c->pub_ocap, memory_order_relaxed) +
+                         (uint64_t)atomic_load_explicit(&c->pub_argcap, memory_order_relaxed) * sizeof(resp_arg);
 }
 
 uint64_t net_clients_memory(void) {
@@ -1215,6 +1252,20 @@ void net_client_info(client *c, char *buf, size_t len) {
     if (!nf) flags[nf++] = 'N';
     flags[nf] = '\0';
     const char *cmd = c->cmd ? c->cmd->name : "NULL";   /* running, else last run */
+    /* A client of this thread (the caller itself, say) is read live;
+     * another thread's through what its owner published. */
+    size_t qbuf, qfree, qcap, qpeak, obl, ocap;
+    if (c->w == my_worker) {
+        qbuf = c->qlen - c->qpos, qfree = c->qcap - c->qlen, qcap = c->qcap;
+        qpeak = c->qbuf_peak, obl = c->olen - c->osent, ocap = c->ocap;
+    } else {
+        qbuf = atomic_load_explicit(&c->pub_qbuf, memory_order_relaxed);
+        qfree = atomic_load_explicit(&c->pub_qfree, memory_order_relaxed);
+        qcap = atomic_load_explicit(&c->pub_qcap, memory_order_relaxed);
+        qpeak = atomic_load_explicit(&c->pub_qpeak, memory_order_relaxed);
+        obl = atomic_load_explicit(&c->pub_obl, memory_order_relaxed);
+        ocap = atomic_load_explicit(&c->pub_ocap, memory_order_relaxed);
+    }
     static const char *modes[] = {"on", "off", "skip", "skip"};
     snprintf(buf, len,
              "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%d psub=%d "
@@ -1222,8 +1273,8 @@ void net_client_info(client *c, char *buf, size_t len) {
              "oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_interaction_ms) / 1000),
-             flags, c->db, c->nsub, c->npsub, c->nssub, multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen,
-             c->qcap, c->qbuf_peak, c->olen - c->osent, c->ocap, c->qcap + c->ocap + sizeof(client), cmd,
+             flags, c->db, c->nsub, c->npsub, c->nssub, multi_queued(c), qbuf, qfree,
+             qcap, qpeak, obl, ocap, qcap + ocap + sizeof(client), cmd,
              acl_client_username(c), c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     (void)modes;

@@ -249,6 +249,7 @@ static void sync_client(client *c) {
     else c->flags &= ~CLIENT_PUBSUB;
     if (p->monitor) c->flags |= CLIENT_MONITOR;
     else c->flags &= ~CLIENT_MONITOR;
+    atomic_store_explicit(&c->pub_type, (c->flags & CLIENT_PUBSUB) ? COB_PUBSUB : COB_NORMAL, memory_order_relaxed);
 }
 
 static bool do_subscribe(ps_client *p, int kind, const char *name, size_t len) {
@@ -688,4 +689,21 @@ void pubsub_teardown(void) {
     }
     monitors = NULL;
     pthread_mutex_unlock(&ps_lock);
+}
+
+size_t pubsub_subscribers_denied(pubsub_allowed_fn *allowed, void *priv, uint64_t **ids) {
+    size_t n = 0, cap = 0;
+    *ids = NULL;
+    pthread_mutex_lock(&ps_lock);
+    for (int k = 0; k < K_KINDS; k++)
+        for (size_t i = 0; i < tables[k].n; i++) {
+            const ps_chan *ch = tables[k].items[i];
+            if (!ch->nsubs || allowed(priv, ch->name, ch->len, k == K_PAT)) continue;
+            for (size_t j = 0; j < ch->nsubs; j++) {
+                if (n == cap) *ids = xrealloc(*ids, sizeof(uint64_t) * (cap = cap ? cap * 2 : 16));
+                (*ids)[n++] = ch->subs[j]->c->id;   /* id: fixed at creation */
+            }
+        }
+    pthread_mutex_unlock(&ps_lock);
+    return n;
 }

@@ -54,6 +54,13 @@ void pubsub_client_free(client *c);
 void pubsub_client_reset(client *c);
 void pubsub_client_resp_changed(client *c);
 
+/* ACL SETUSER (acl.c): the ids of the clients subscribed to a channel,
+ * pattern or shard channel that allowed() refuses, in a new array (*ids,
+ * the caller frees it); returns how many. Any thread; takes the pubsub
+ * lock, so allowed() must take no lock. */
+typedef bool pubsub_allowed_fn(void *priv, const char *name, size_t len, bool is_pattern);
+size_t pubsub_subscribers_denied(pubsub_allowed_fn *allowed, void *priv, uint64_t **ids);
+
 /* INFO stats: pubsub_channels, pubsub_patterns, pubsubshard_channels. */
 unsigned long pubsub_nchannels(void);
 unsigned long pubsub_npatterns(void);

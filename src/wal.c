@@ -77,7 +77,9 @@ static struct {
 
 uint64_t wal_written_seq(void) { return atomic_load(&written_seq); }
 uint64_t wal_synced_seq(void) { return atomic_load(&synced_seq); }
-bool wal_is_open(void) { return W.open; }
+/* W.open changes under wal_lock (atomic stores); this reads it without the
+ * lock (INFO persistence, the appendonly hook). */
+bool wal_is_open(void) { return __atomic_load_n(&W.open, __ATOMIC_ACQUIRE); }
 
 static void set_error(int e, const char *what) {
     int was = atomic_exchange(&wal_cur_err, e);
@@ -212,7 +214,7 @@ bool wal_open(const wal_opts *o, uint64_t last_seq, char *err, size_t errlen) {
     atomic_store(&written_seq, last_seq);
     atomic_store(&synced_seq, last_seq);
     atomic_store(&wal_cur_err, 0);
-    W.open = true;
+    __atomic_store_n(&W.open, true, __ATOMIC_RELEASE);
     W.fsync_failed = false;
     W.stop = false;
     W.sync_thread = o->sync_thread;
@@ -490,7 +492,7 @@ void wal_close(void) {
     commit_locked(true);
     close(W.fd);
     W.fd = -1;
-    W.open = false;
+    __atomic_store_n(&W.open, false, __ATOMIC_RELEASE);
     free(W.tail.p);
     free(W.spare.p);
     memset(&W.tail, 0, sizeof(W.tail));

@@ -236,7 +236,7 @@ typedef struct crash_writer {
     int port, t, round;
     long long acked;                 /* last i acknowledged (-1: none) */
     long long ack_ms[CR_MAXKEYS];
-    volatile int *stop;
+    _Atomic int *stop;   /* atomic: read by writer threads (make tsan) */
 } crash_writer;
 
 /* Values are long and derived from (round, t, i), so a torn or swapped
@@ -367,7 +367,7 @@ static void crash_rounds(const char *fsync, int rounds, long long loss_ms) {
         START_WAL(s, dd, fsync);
         CONNECT(c, s);
         CHECK(wait_loaded(c));
-        volatile int stop = 0;
+        _Atomic int stop = 0;
         pthread_t tid[CR_THREADS];
         for (int t = 0; t < CR_THREADS; t++) {
             memset(&w[t], 0, sizeof(w[t]));
@@ -429,7 +429,7 @@ TEST(wal_group_commit_under_load)
     h_stop(tmp);
     START_WAL(s, dd, "always");
     static crash_writer w[CR_THREADS];
-    volatile int stop = 0;
+    _Atomic int stop = 0;
     pthread_t tid[CR_THREADS];
     for (int t = 0; t < CR_THREADS; t++) {
         memset(&w[t], 0, sizeof(w[t]));

@@ -729,3 +729,82 @@ TEST(config_dump_defaults) {
     free(buf);
     done();
 }
+
+/* ---- protected paths (issue #6) ------------------------------------------- */
+
+/* Redis 7.0: dir and dbfilename are protected configs, CONFIG SET changes
+ * them only when enable-protected-configs allows it; the other paths are
+ * immutable; file names cannot be paths. Texts from redis-server 7.0.15. */
+TEST(config_protected_paths) {
+    fresh();
+    char err[512];
+    static const char *const prot[] = {"dir", "dbfilename"};
+    for (int i = 0; i < 2; i++) {
+        char want[200];
+        snprintf(want, sizeof(want),
+                 "ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config", prot[i]);
+        CHECK(!set_pairs(err, sizeof(err), 1, prot[i], "/tmp"));
+        CHECK_STR(err, want);
+        /* local: a local client may, config_set()'s (non-local) may not */
+        const char *n = prot[i], *v = "/tmp";
+        CHECK(!config_set_ex(1, &n, &v, false, err, sizeof(err)));
+        CHECK_STR(err, want);
+    }
+    static const char *const imm[] = {"logfile", "pidfile", "unixsocket", "appendfilename",
+                                      "enable-protected-configs"};
+    for (int i = 0; i < 5; i++) {
+        char want[200];
+        snprintf(want, sizeof(want),
+                 "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", imm[i]);
+        CHECK(!set_pairs(err, sizeof(err), 1, imm[i], "/tmp/x"));
+        CHECK_STR(err, want);
+    }
+    CHECK_STR(get1("enable-protected-configs"), "no");
+
+    /* enable-protected-configs local: only a local client. */
+    config_teardown();
+    config_setup();
+    char *argv[] = {"--enable-protected-configs", "local"};
+    CHECK(load_quiet(NULL, 2, argv, err, sizeof(err)));
+    const char *n = "dbfilename", *v = "local.rdb";
+    CHECK(!config_set_ex(1, &n, &v, false, err, sizeof(err)));
+    CHECK(config_set_ex(1, &n, &v, true, err, sizeof(err)));
+    CHECK_STR(cfg.dbfilename, "local.rdb");
+
+    /* yes: any client; still no paths in file names, and dir must exist.
+     * A failed pair changes nothing. */
+    config_teardown();
+    config_setup();
+    char *argv2[] = {"--enable-protected-configs", "yes"};
+    CHECK(load_quiet(NULL, 2, argv2, err, sizeof(err)));
+    CHECK(!set_pairs(err, sizeof(err), 2, "hz", "20", "dbfilename", "../../etc/x.rdb"));
+    CHECK_STR(err, "ERR CONFIG SET failed (possibly related to argument 'dbfilename') - dbfilename can't be a path, just a filename");
+    CHECK_EQ(cfg.hz, 10);
+    CHECK_STR(cfg.dbfilename, "dump.rdb");
+    CHECK(!set_pairs(err, sizeof(err), 2, "hz", "20", "dir", "/nonexistent/strata"));
+    CHECK_STR(err, "ERR CONFIG SET failed (possibly related to argument 'dir') - No such file or directory");
+    CHECK_EQ(cfg.hz, 10);
+    CHECK(!set_pairs(err, sizeof(err), 1, "dir", "/etc/passwd"));
+    CHECK_STR(err, "ERR CONFIG SET failed (possibly related to argument 'dir') - Not a directory");
+    char cwd[4096];
+    REQUIRE(getcwd(cwd, sizeof(cwd)));
+    CHECK(set_pairs(err, sizeof(err), 2, "dir", tmpdir, "dbfilename", "ok.rdb"));
+    char now[4096];
+    CHECK(getcwd(now, sizeof(now)) && strcmp(now, tmpdir) == 0);
+    CHECK_STR(cfg.dir, tmpdir);
+    CHECK_STR(cfg.dbfilename, "ok.rdb");
+    REQUIRE(chdir(cwd) == 0);
+
+    /* The file and the command line refuse paths too. */
+    static const char *const bad[] = {"dbfilename a/b.rdb\n", "appendfilename ../wal\n"};
+    static const char *const msg[] = {"dbfilename can't be a path, just a filename",
+                                      "appendfilename can't be a path, just a filename"};
+    for (int i = 0; i < 2; i++) {
+        config_teardown();
+        config_setup();
+        write_file(path_of("bad.conf"), bad[i]);
+        CHECK(!load_quiet(path_of("bad.conf"), 0, NULL, err, sizeof(err)));
+        CHECK(strstr(err, msg[i]) != NULL);
+    }
+    done();
+}

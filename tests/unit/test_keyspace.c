@@ -993,14 +993,19 @@ TEST(ks_lockset_two_threads) {
     lock_worker w[2] = {{1, 0, 0, &stop}, {2, 0, 0, &stop}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, lock_worker_fn, &w[i]);
-    /* Watch for progress: a deadlock shows as rounds that stop moving. */
+    /* Watch for progress: a deadlock shows as rounds that stop moving for
+     * 2 s (6 s under sanitizers). One 100 ms poll without a round is not
+     * enough: under TSan on a loaded machine a round that locks every
+     * shard can take longer (make tsan failed here with load average 6). */
     double t0 = unit_now();
     long last = -1;
     bool stuck = false;
-    while (unit_now() - t0 < run_for()) {
+    int still = 0, window = 20 * (unit_slow() ? 3 : 1);
+    while (unit_now() - t0 < run_for() || still > 0) {
         usleep(100000);
         long r = atomic_load(&w[0].rounds) + atomic_load(&w[1].rounds);
-        if (r == last) { stuck = true; break; }
+        if (r != last) still = 0;
+        else if (++still >= window) { stuck = true; break; }
         last = r;
     }
     atomic_store(&stop, 1);
