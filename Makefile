@@ -11,7 +11,7 @@ SAN    ?=
 
 CFLAGS_BASE := -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
                -pthread -MMD -MP -D_GNU_SOURCE $(shell pkg-config --cflags libevent 2>/dev/null)
-LIBS := -levent -levent_pthreads -lxxhash -llz4 -lcrypto -lm -pthread
+LIBS := -levent -levent_pthreads -lxxhash -llz4 -lssl -lcrypto -lm -pthread
 
 ifeq ($(MALLOC),jemalloc)
   CFLAGS_BASE += -DUSE_JEMALLOC
@@ -84,7 +84,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(OBJ)
 	$(CC) $(CFLAGS) -Isrc -Itests/fuzz -fsanitize=fuzzer,address,undefined -o $@ $< $(OBJ) $(LIBS)
 
 $(INT_BIN): $(INT_OBJ) | $(BUILD)/tests
-	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -pthread
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -lssl -lcrypto -pthread
 
 $(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/obj/check $(BUILD)/tests:
 	@mkdir -p $@
