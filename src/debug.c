@@ -15,6 +15,7 @@
 #include "client.h"
 #include "commands.h"
 #include "config.h"
+#include "fault.h"
 
 static void debug_sleep(client *c) {
     /* strtod as Redis: text that is not a number sleeps 0 s; negative
@@ -32,6 +33,25 @@ static void debug_sleep(client *c) {
     reply_ok(c);
 }
 
+/* DEBUG FAULT FSYNC-FAIL <wal|sst|manifest|manifest-dir> <n>
+ * DEBUG FAULT DELAY <flush|compaction|manifest> <ms>
+ * DEBUG FAULT RESET
+ * strata's own, test-only (fault.h): arm EIO on the next n fsyncs of one
+ * kind, or pause at one point of the storage paths. */
+static void debug_fault(client *c) {
+    bool ok = false;
+    if (arg_is(c, 2, "RESET") && c->argc == 3) {
+        fault_reset();
+        ok = true;
+    } else if (arg_is(c, 2, "FSYNC-FAIL") && c->argc == 5) {
+        ok = fault_arm_fsync(c->argv[3].ptr, strtol(c->argv[4].ptr, NULL, 10));
+    } else if (arg_is(c, 2, "DELAY") && c->argc == 5) {
+        ok = fault_set_delay(c->argv[3].ptr, strtol(c->argv[4].ptr, NULL, 10));
+    }
+    if (ok) reply_ok(c);
+    else reply_error(c, "ERR DEBUG FAULT FSYNC-FAIL <wal|sst|manifest|manifest-dir> <n> | DELAY <flush|compaction|manifest> <ms> | RESET");
+}
+
 static void debug_set_active_expire(client *c) {
     /* atoi as Redis: "1", "2", "7x" enable, "0" and "abc" disable. Stored
      * through the config table (active-expire-enabled) so CONFIG GET and
@@ -46,6 +66,9 @@ static void debug_set_active_expire(client *c) {
 void cmd_debug(client *c) {
     if (arg_is(c, 1, "HELP") && c->argc == 2) {
         static const char *const lines[] = {
+            "FAULT FSYNC-FAIL <wal|sst|manifest|manifest-dir> <n> | DELAY <flush|compaction|manifest> <ms> | RESET",
+            "    Test-only fault injection (strata): fail the next n fsyncs of one kind with",
+            "    EIO, or pause at a point of the storage paths.",
             "OBJECT <key>",
             "    Show low level info about `key` and associated value.",
             "SET-ACTIVE-EXPIRE <0|1>",
@@ -60,6 +83,8 @@ void cmd_debug(client *c) {
         debug_sleep(c);
     } else if (arg_is(c, 1, "OBJECT") && c->argc == 3) {
         keys_debug_object(c);
+    } else if (arg_is(c, 1, "FAULT") && c->argc >= 3) {
+        debug_fault(c);
     } else if (arg_is(c, 1, "SET-ACTIVE-EXPIRE") && c->argc == 3) {
         debug_set_active_expire(c);
     } else {

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "bloom.h"
+#include "fault.h"
 #include "log.h"
 #include "lsm_coding.h"
 #include "manifest.h"
@@ -681,6 +682,7 @@ enum lsm_status lsm_flush_commit(lsm_writer *w, uint64_t upto_seq, char *err, si
         writer_done(w);
         return st;
     }
+    fault_point(FAULT_AT_FLUSH);
     pthread_mutex_lock(&l->edit_mu);
     pthread_mutex_lock(&l->mu);
     version *nv = f ? do_version_edit(l->cur, NULL, 0, &f, 1, 0) : l->cur;
@@ -1196,6 +1198,7 @@ static enum lsm_status compact_once(lsm *l, bool *did, char *err, size_t errlen)
     if (w) sst_writer_abort(w);
     merger_free(&m);
     if (st == LSM_OK) {
+        fault_point(FAULT_AT_COMPACTION);
         pthread_mutex_lock(&l->edit_mu);
         pthread_mutex_lock(&l->mu);
         version *nv = do_version_edit(l->cur, c.in, c.nin0 + c.nin1, outs, nouts, c.out_level);

@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "lsm_coding.h"
+#include "fault.h"
 
 #define MANIFEST_MAX_BYTES (1u << 30)
 
@@ -45,7 +46,7 @@ static unsigned char *put_key(unsigned char *p, uint32_t db, const char *k, size
 static int fsync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -1;
-    int rc = fsync(fd);
+    int rc = fault_fsync(FAULT_SYNC_MANIFEST_DIR, fd);
     int e = errno;
     close(fd);
     errno = e;
@@ -95,11 +96,12 @@ enum lsm_status manifest_write(const char *dir, const manifest *m, char *err, si
         off += (size_t)k;
     }
     what = "fsync";
-    if (fsync(fd) != 0) goto fail;
+    if (fault_fsync(FAULT_SYNC_MANIFEST, fd) != 0) goto fail;
     what = "close";
     int rc = close(fd);
     fd = -1;
     if (rc != 0) goto fail;
+    fault_point(FAULT_AT_MANIFEST);
     what = "rename";
     if (rename(tmp, final) != 0) goto fail;
     what = "fsync of the directory";
