@@ -288,6 +288,10 @@ static bool flush_once(char *err, size_t errlen) {
 
     lsm_writer *w = NULL;
     enum lsm_status st = lsm_flush_begin(db_lsm, &w);
+    /* lsm_flush_begin/add give a status only; the errno of the failed
+     * open/write is what the operator needs ("No space left on device",
+     * "Read-only file system"), so keep it for the message below. */
+    int io_errno = st == LSM_IO ? errno : 0;
     uint64_t written = 0, bytes = 0;
     for (size_t i = 0; st == LSM_OK && i < n; i++) {
         brec *b = &batch[i];
@@ -297,6 +301,7 @@ static bool flush_once(char *err, size_t errlen) {
         lsm_rec r = {b->phys, b->kv, b->klen, b->tomb ? NULL : b->kv + b->klen, b->vlen,
                      b->tomb ? -1 : b->expire_ms, S_end, (uint8_t)b->flags, b->tomb};
         st = lsm_flush_add(w, &r);
+        if (st == LSM_IO) io_errno = errno;
         written++;
         bytes += b->klen + b->vlen;
     }
@@ -304,8 +309,11 @@ static bool flush_once(char *err, size_t errlen) {
         st = lsm_flush_commit(w, S, err, errlen);
     } else {
         static const char *const names[] = {"ok", "not found", "out of memory", "invalid", "corrupt", "I/O error"};
-        snprintf(err, errlen, "writing the SSTable for the flush failed: %s",
-                 (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?");
+        if (st == LSM_IO && io_errno)
+            snprintf(err, errlen, "writing the SSTable for the flush failed: %s", strerror(io_errno));
+        else
+            snprintf(err, errlen, "writing the SSTable for the flush failed: %s",
+                     (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?");
         if (w) lsm_flush_abort(w);
     }
     bool ok = st == LSM_OK;
