@@ -350,6 +350,55 @@ TEST(faults_fsync_eio_manifest_dir_after_rename) {
 
 /* ---- a full disk ---------------------------------------------------------- */
 
+/* The disk fills up under a stream of writes (test_wal.c covers the resume
+ * once space is back; here the process dies while a write is held): the
+ * write that did not fit is never acknowledged, writes get the AOF
+ * -MISCONF with ENOSPC's text and a log line; after kill -9 and space
+ * back, every acknowledged write is present and the torn tail, if any, is
+ * cut off. */
+TEST(faults_disk_full_during_wal_writes_then_kill9) {
+    SKIP_REF();
+    START(home, NULL);
+    char mnt[400], dd[500];
+    if (!mount_small(home, "4m", mnt, sizeof(mnt))) return;
+    snprintf(dd, sizeof(dd), "%s/data", mnt);
+    hserver *s = start_dd(H_LOC, dd, NULL, NULL, NULL, NULL);
+    redisContext *c = s ? h_connect(s) : NULL;
+    hraw *w = s ? h_raw_open(s) : NULL;
+    bool ok = c && w && fill(c, "k", 0, 200, 1000, 1);
+    if (ok) fill_disk(mnt, 64 * 1024);
+    long acked = 0;
+    char cmd[1200], val[1001], reply[512];
+    bool held = false;
+    for (long i = 0; ok && i < 2000 && !held; i++) {
+        make_val(val, 1000, i, 2);
+        snprintf(cmd, sizeof(cmd), "*3\r\n$3\r\nSET\r\n$%zu\r\nw:%ld\r\n$1000\r\n%s\r\n",
+                 strlen("w:") + (size_t)snprintf(NULL, 0, "%ld", i), i, val);
+        if (!h_raw_sends(w, cmd)) ok = false;
+        int r = h_raw_reply(w, reply, sizeof(reply), 1000);
+        if (r == 0) held = true;
+        else if (r == 1 && !strcmp(reply, "+OK")) acked = i + 1;
+        else ok = false;
+    }
+    if (ok && !held) { h_fail(H_LOC, "the disk never filled up"); ok = false; }
+    if (ok) ok = h_expect_cmd(H_LOC, c, "-MISCONF Errors writing to the AOF file: No space left on device", "SET x 1");
+    if (ok && !log_has(s, "Error writing the write-ahead log")) {
+        h_fail(H_LOC, "no WAL write error logged in %s/stdout.log", s->dir);
+        ok = false;
+    }
+    if (s && s->running) kill9(s);
+    free_disk(mnt);
+    if (ok) {
+        hserver *s2 = start_dd(H_LOC, dd, NULL, NULL, NULL, NULL);
+        redisContext *d = s2 ? h_connect(s2) : NULL;
+        ok = d && check(d, "k", 0, 200, 1000, 1) && check(d, "w", 0, acked, 1000, 2) &&
+             h_expect_cmd(H_LOC, d, "(nil)", "GET x");
+        if (ok) ok = h_expect_cmd(H_LOC, d, "+OK", "SAVE") && check_files(H_LOC, dd);
+        if (s2) h_stop(s2);
+    }
+    umount2(mnt, MNT_DETACH);
+}
+
 /* The disk fills up between writes; the next flush fails with ENOSPC: SAVE
  * says so, writes get the storage -MISCONF; once space is back writes
  * resume and everything survives kill -9. */
