@@ -632,3 +632,40 @@ TEST(faults_kill9_during_manifest_update) {
     SKIP_REF();
     kill_in_window("manifest", false);
 }
+
+/* ---- expiry across a crash (found by the soak) ----------------------------- */
+
+/* A key flushed with a TTL, then APPENDed and PERSISTed before its TTL ran
+ * out, the process killed, and restarted after the old TTL: the key must be
+ * there, permanent, with the appended value. (The recovery scan used to
+ * skip the SSTable version as expired, then replayed the APPEND's SETRANGE
+ * onto nothing: a zero-filled value.) */
+TEST(faults_kill9_persist_after_flush_with_ttl) {
+    SKIP_REF();
+    START_DD(s, "@/data", NULL, NULL, NULL, NULL);
+    char dd[300];
+    snprintf(dd, sizeof(dd), "%s", h_path(s, "data"));
+    CONNECT(c, s);
+    EXPECT_CMD(c, "+OK", "SET k hello PX 800");
+    EXPECT_CMD(c, "+OK", "SET gone bye PX 800");
+    EXPECT_CMD(c, "+OK", "SAVE");
+    EXPECT_CMD(c, ":11", "APPEND k -world");
+    EXPECT_CMD(c, ":1", "PERSIST k");
+    EXPECT_CMD(c, ":9", "APPEND gone -again");
+    kill9(s);
+    h_sleep_ms(1000);
+    START_DD(s2, dd, NULL, NULL, NULL, NULL);
+    CONNECT(d, s2);
+    EXPECT_CMD(d, "\"hello-world\"", "GET k");
+    EXPECT_CMD(d, ":-1", "TTL k");
+    /* expired before the crash was recovered: absent, not zero-filled */
+    EXPECT_CMD(d, "(nil)", "GET gone");
+    EXPECT_CMD(d, ":0", "EXISTS gone");
+    EXPECT_CMD(d, "+OK", "SAVE");
+    CHECK(h_stop(s2));
+    START_DD(s3, dd, NULL, NULL, NULL, NULL);
+    CONNECT(e, s3);
+    EXPECT_CMD(e, "\"hello-world\"", "GET k");
+    EXPECT_CMD(e, ":0", "EXISTS gone");
+    CHECK(h_stop(s3));
+}
