@@ -44,7 +44,7 @@ CHECK    := $(BUILD)/strata-check
 # Generated documentation: from committed inputs only, never a live server.
 DOCS     := docs/commands.md
 
-.PHONY: all deps run test asan bench bench-quick clean tests-build compat-long docs
+.PHONY: soak all deps run test asan bench bench-quick clean tests-build compat-long docs
 all: deps $(SERVER) $(CHECK) $(DOCS)
 
 deps:
@@ -102,6 +102,13 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 MALLOC=libc OPT=-O1 tests-build
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 STRATA_SLOW=1 ./tests/run-all.sh
+
+# A bounded soak (tests/soak/soak.py): mixed load from several clients with
+# short TTLs and spill, kill -9 and clean restarts, a model checked at the
+# end. `make soak SOAK_SECONDS=600` for a longer run.
+SOAK_SECONDS ?= 180
+soak: deps $(SERVER)
+	@python3 tests/soak/soak.py --server $(SERVER) --seconds $(SOAK_SECONDS)
 
 bench: deps $(SERVER)
 	./bench/run.sh
