@@ -1,5 +1,6 @@
 /* debug.c: the DEBUG command, the subset tools and test suites use:
- * SLEEP, OBJECT, SET-ACTIVE-EXPIRE and HELP. Anything else answers Redis's
+ * SLEEP, OBJECT, SET-ACTIVE-EXPIRE and HELP, plus strata's test-only FAULT
+ * (fault.h; not in HELP, which lists Redis's lines). Anything else answers Redis's
  * "unknown subcommand or wrong number of arguments" error.
  *
  * DEBUG is a protected command (enable-debug-command, default "no", as in
@@ -66,9 +67,6 @@ static void debug_set_active_expire(client *c) {
 void cmd_debug(client *c) {
     if (arg_is(c, 1, "HELP") && c->argc == 2) {
         static const char *const lines[] = {
-            "FAULT FSYNC-FAIL <wal|sst|manifest|manifest-dir> <n> | DELAY <flush|compaction|manifest> <ms> | RESET",
-            "    Test-only fault injection (strata): fail the next n fsyncs of one kind with",
-            "    EIO, or pause at a point of the storage paths.",
             "OBJECT <key>",
             "    Show low level info about `key` and associated value.",
             "SET-ACTIVE-EXPIRE <0|1>",
