@@ -7,14 +7,16 @@
  * `strata-check dir` accepts the LSM directory.
  *
  * Faults: a full disk (a small tmpfs mounted here; SKIP when the mount is
- * not allowed) during WAL writes (test_wal.c has that one), during a flush
- * and during a compaction; EIO from fsync of the WAL, of an SSTable, of the
+ * not allowed) during WAL writes (then kill -9 with a write held; test_wal.c
+ * covers the resume), during a flush and during a compaction; EIO from fsync of the WAL, of an SSTable, of the
  * MANIFEST and of the LSM directory after the MANIFEST rename (DEBUG FAULT
  * FSYNC-FAIL, src/fault.c); a read-only data dir at start and at run time
  * (a read-only bind mount, since chmod does not stop root); kill -9 while a
  * flush, a compaction and a MANIFEST update are in progress (DEBUG FAULT
  * DELAY holds the window open, and the test waits for the log line saying
- * the server is inside it). Each test takes a few seconds. */
+ * the server is inside it); and the soak's finding, a key flushed with a
+ * TTL then APPENDed and PERSISTed before a crash. Each test takes a few
+ * seconds. */
 #include "harness.h"
 
 #include <errno.h>
