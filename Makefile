@@ -11,7 +11,7 @@ SAN    ?=
 
 CFLAGS_BASE := -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
                -pthread -MMD -MP -D_GNU_SOURCE $(shell pkg-config --cflags libevent 2>/dev/null)
-LIBS := -levent -levent_pthreads -lxxhash -llz4 -lcrypto -lm -pthread
+LIBS := -levent -levent_pthreads -lxxhash -llz4 -lssl -lcrypto -lm -pthread
 
 ifeq ($(MALLOC),jemalloc)
   CFLAGS_BASE += -DUSE_JEMALLOC
@@ -49,7 +49,7 @@ CHECK    := $(BUILD)/strata-check
 # Generated documentation: from committed inputs only, never a live server.
 DOCS     := docs/commands.md
 
-.PHONY: all deps run test asan tsan fuzz fuzz-build bench bench-quick clean tests-build compat-long docs
+.PHONY: all deps run test asan tsan fuzz fuzz-build soak bench bench-quick clean tests-build compat-long docs
 all: deps $(SERVER) $(CHECK) $(DOCS)
 
 deps:
@@ -84,7 +84,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(OBJ)
 	$(CC) $(CFLAGS) -Isrc -Itests/fuzz -fsanitize=fuzzer,address,undefined -o $@ $< $(OBJ) $(LIBS)
 
 $(INT_BIN): $(INT_OBJ) | $(BUILD)/tests
-	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -pthread
+	$(CC) $(LDFLAGS) -o $@ $^ -lhiredis -lssl -lcrypto -pthread
 
 $(BUILD)/obj $(BUILD)/obj/integration $(BUILD)/obj/check $(BUILD)/tests:
 	@mkdir -p $@
@@ -142,6 +142,13 @@ fuzz: deps
 	  CFLAGS_EXTRA="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  fuzz-build
 	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# A bounded soak (tests/soak/soak.py): mixed load from several clients with
+# short TTLs and spill, kill -9 and clean restarts, a model checked at the
+# end. `make soak SOAK_SECONDS=600` for a longer run.
+SOAK_SECONDS ?= 180
+soak: deps $(SERVER)
+	@python3 tests/soak/soak.py --server $(SERVER) --seconds $(SOAK_SECONDS)
 
 bench: deps $(SERVER)
 	./bench/run.sh

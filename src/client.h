@@ -29,6 +29,7 @@ typedef struct client {
     int fd;
     struct worker *w;          /* owning reactor thread */
     struct event *rev, *wev;   /* libevent read/write events */
+    struct ssl_st *ssl;        /* TLS connection (tls.c), NULL on plain TCP/unix */
 
     /* session */
     int db;
@@ -124,6 +125,8 @@ typedef struct client {
 #define CLIENT_MONITOR           0x10  /* MONITOR */
 #define CLIENT_LOCAL             0x20  /* from 127.0.0.1 or ::1 (enable-debug-command local) */
 #define CLIENT_HELD              0x40  /* CLIENT PAUSE holds its parsed command (networking.c) */
+#define CLIENT_TLS_READ_WANTS_WRITE 0x100 /* SSL_read needs the socket writable (networking.c) */
+#define CLIENT_TLS_WRITE_WANTS_READ 0x200 /* SSL_write needs the socket readable */
 #define CLIENT_WAL_WAIT          0x80  /* output held until the WAL commit of its batch (networking.c) */
 
 /* Raw append (already-encoded protocol bytes). */

@@ -29,7 +29,8 @@ enum ctype { T_BOOL, T_INT, T_MEM, T_UMEM, T_STR, T_ENUM, T_COB, T_OCTAL };
 #define F_SENSITIVE 0x2   /* value never echoed in errors/logs */
 /* A file path CONFIG SET may change only when enable-protected-configs
  * allows it (Redis 7.0's PROTECTED_CONFIG): dir, dbfilename. The other
- * paths (logfile, pidfile, unixsocket, appendfilename) are immutable. */
+ * paths (logfile, pidfile, unixsocket, appendfilename, the tls-* files)
+ * are immutable. */
 #define F_PROTECTED 0x4
 
 typedef struct directive {
@@ -53,6 +54,7 @@ _Static_assert(sizeof(policies) / sizeof(policies[0]) == MM_POLICIES + 1, "one n
 static const char *const fsyncs[] = {"always", "everysec", "no", NULL};
 static const char *const pubsub_defaults[] = {"resetchannels", "allchannels", NULL};
 static const char *const protected_modes[] = {"no", "yes", "local", NULL};
+static const char *const tls_auths[] = {"no", "yes", "optional", NULL};
 /* Order in which Redis lists enum values in its error message (Redis's
  * text exactly, so "spill" is accepted but not listed). */
 static const char *const policies_msg = "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
@@ -116,6 +118,21 @@ static const directive dirs[] = {
     {"latency-monitor-threshold", T_INT, O(latency_monitor_threshold), 0, LLONG_MAX, "0", 0, NULL, "record latency events of at least this many ms, 0 off"},
     {"enable-debug-command", T_ENUM, O(enable_debug_cmd), 0, 0, "no", F_IMMUTABLE, protected_modes, "allow DEBUG: no, yes, or local (loopback and unix socket clients)"},
     {"enable-protected-configs", T_ENUM, O(enable_protected_configs), 0, 0, "no", F_IMMUTABLE, protected_modes, "allow CONFIG SET of dir and dbfilename: no, yes, or local"},
+    /* TLS: docs/tls.md. Immutable at runtime (the context is built once
+     * at start); the file paths especially, so a client cannot point the
+     * server at arbitrary files. */
+    {"tls-port", T_INT, O(tls_port), 0, 65535, "0", F_IMMUTABLE, NULL, "TLS port (same bind addresses as port), 0 to disable TLS"},
+    {"tls-cert-file", T_STR, O(tls_cert_file), 0, 0, "", F_IMMUTABLE, NULL, "server certificate (PEM, may hold the chain)"},
+    {"tls-key-file", T_STR, O(tls_key_file), 0, 0, "", F_IMMUTABLE, NULL, "private key of the server certificate (PEM)"},
+    {"tls-key-file-pass", T_STR, O(tls_key_file_pass), 0, 0, "", F_IMMUTABLE | F_SENSITIVE, NULL, "passphrase of tls-key-file, if encrypted"},
+    {"tls-ca-cert-file", T_STR, O(tls_ca_cert_file), 0, 0, "", F_IMMUTABLE, NULL, "CA bundle that client certificates must chain to"},
+    {"tls-ca-cert-dir", T_STR, O(tls_ca_cert_dir), 0, 0, "", F_IMMUTABLE, NULL, "directory of hashed CA certificates (c_rehash), instead of or with tls-ca-cert-file"},
+    {"tls-auth-clients", T_ENUM, O(tls_auth_clients), 0, 0, "yes", F_IMMUTABLE, tls_auths, "client certificates: yes (required), optional (verified if sent) or no"},
+    {"tls-protocols", T_STR, O(tls_protocols), 0, 0, "", F_IMMUTABLE, NULL, "allowed versions, e.g. \"TLSv1.2 TLSv1.3\" (empty: TLSv1.2 and TLSv1.3)"},
+    {"tls-ciphers", T_STR, O(tls_ciphers), 0, 0, "", F_IMMUTABLE, NULL, "TLSv1.2 and older cipher list (OpenSSL syntax; empty: OpenSSL's default)"},
+    {"tls-ciphersuites", T_STR, O(tls_ciphersuites), 0, 0, "", F_IMMUTABLE, NULL, "TLSv1.3 cipher suites (OpenSSL syntax; empty: OpenSSL's default)"},
+    {"tls-prefer-server-ciphers", T_BOOL, O(tls_prefer_server_ciphers), 0, 0, "no", F_IMMUTABLE, NULL, "choose the cipher by the server's order, not the client's"},
+    {"tls-session-caching", T_BOOL, O(tls_session_caching), 0, 0, "yes", F_IMMUTABLE, NULL, "cache TLS sessions so clients can resume them"},
 };
 #undef O
 #define NDIRS (sizeof(dirs) / sizeof(dirs[0]))

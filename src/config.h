@@ -74,7 +74,17 @@ typedef struct config {
     long long slowlog_log_slower_than, slowlog_max_len, latency_monitor_threshold;
     int enable_debug_cmd;       /* PROTECTED_* below */
     int enable_protected_configs;   /* PROTECTED_*: CONFIG SET of dir, dbfilename */
+    /* TLS (tls.c, docs/tls.md): Redis's names; read once at start */
+    long long tls_port;
+    char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
+    char *tls_ca_cert_file, *tls_ca_cert_dir;
+    int tls_auth_clients;       /* TLS_AUTH_* below */
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    bool tls_prefer_server_ciphers, tls_session_caching;
 } config;
+
+/* tls-auth-clients: order of the names in config.c. */
+enum { TLS_AUTH_NO, TLS_AUTH_YES, TLS_AUTH_OPTIONAL };
 
 /* enable-debug-command: who may run DEBUG (Redis 7.0's protected actions). */
 enum { PROTECTED_NO, PROTECTED_YES, PROTECTED_LOCAL };

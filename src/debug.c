@@ -1,5 +1,6 @@
 /* debug.c: the DEBUG command, the subset tools and test suites use:
- * SLEEP, OBJECT, SET-ACTIVE-EXPIRE and HELP. Anything else answers Redis's
+ * SLEEP, OBJECT, SET-ACTIVE-EXPIRE and HELP, plus strata's test-only FAULT
+ * (fault.h; not in HELP, which lists Redis's lines). Anything else answers Redis's
  * "unknown subcommand or wrong number of arguments" error.
  *
  * DEBUG is a protected command (enable-debug-command, default "no", as in
@@ -15,6 +16,7 @@
 #include "client.h"
 #include "commands.h"
 #include "config.h"
+#include "fault.h"
 
 static void debug_sleep(client *c) {
     /* strtod as Redis: text that is not a number sleeps 0 s; negative
@@ -30,6 +32,25 @@ static void debug_sleep(client *c) {
     struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     reply_ok(c);
+}
+
+/* DEBUG FAULT FSYNC-FAIL <wal|sst|manifest|manifest-dir> <n>
+ * DEBUG FAULT DELAY <flush|compaction|manifest> <ms>
+ * DEBUG FAULT RESET
+ * strata's own, test-only (fault.h): arm EIO on the next n fsyncs of one
+ * kind, or pause at one point of the storage paths. */
+static void debug_fault(client *c) {
+    bool ok = false;
+    if (arg_is(c, 2, "RESET") && c->argc == 3) {
+        fault_reset();
+        ok = true;
+    } else if (arg_is(c, 2, "FSYNC-FAIL") && c->argc == 5) {
+        ok = fault_arm_fsync(c->argv[3].ptr, strtol(c->argv[4].ptr, NULL, 10));
+    } else if (arg_is(c, 2, "DELAY") && c->argc == 5) {
+        ok = fault_set_delay(c->argv[3].ptr, strtol(c->argv[4].ptr, NULL, 10));
+    }
+    if (ok) reply_ok(c);
+    else reply_error(c, "ERR DEBUG FAULT FSYNC-FAIL <wal|sst|manifest|manifest-dir> <n> | DELAY <flush|compaction|manifest> <ms> | RESET");
 }
 
 static void debug_set_active_expire(client *c) {
@@ -60,6 +81,8 @@ void cmd_debug(client *c) {
         debug_sleep(c);
     } else if (arg_is(c, 1, "OBJECT") && c->argc == 3) {
         keys_debug_object(c);
+    } else if (arg_is(c, 1, "FAULT") && c->argc >= 3) {
+        debug_fault(c);
     } else if (arg_is(c, 1, "SET-ACTIVE-EXPIRE") && c->argc == 3) {
         debug_set_active_expire(c);
     } else {

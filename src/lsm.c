@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "bloom.h"
+#include "fault.h"
 #include "log.h"
 #include "lsm_coding.h"
 #include "manifest.h"
@@ -97,6 +98,7 @@ typedef struct version {
 
 struct lsm {
     lsm_opts o;
+    int64_t expire_horizon_ms;  /* atomic; used when o.expire_horizon */
     char *dir;
     pthread_mutex_t mu, edit_mu, compact_mu;
     pthread_cond_t cv;
@@ -655,6 +657,10 @@ void lsm_flush_abort(lsm_writer *w) {
     writer_done(w);
 }
 
+void lsm_set_expire_horizon(lsm *l, int64_t horizon_ms) {
+    __atomic_store_n(&l->expire_horizon_ms, horizon_ms, __ATOMIC_RELAXED);
+}
+
 static void wake_compaction(lsm *l) {
     pthread_mutex_lock(&l->mu);
     l->bg_work = true;
@@ -681,6 +687,7 @@ enum lsm_status lsm_flush_commit(lsm_writer *w, uint64_t upto_seq, char *err, si
         writer_done(w);
         return st;
     }
+    fault_point(FAULT_AT_FLUSH);
     pthread_mutex_lock(&l->edit_mu);
     pthread_mutex_lock(&l->mu);
     version *nv = f ? do_version_edit(l->cur, NULL, 0, &f, 1, 0) : l->cur;
@@ -1100,6 +1107,10 @@ static enum lsm_status compact_once(lsm *l, bool *did, char *err, size_t errlen)
     uint64_t wnum = 0;
     enum lsm_status st = m.s ? LSM_OK : LSM_NOMEM;
     int64_t now = wall_ms();
+    if (l->o.expire_horizon) {
+        int64_t h = __atomic_load_n(&l->expire_horizon_ms, __ATOMIC_RELAXED);
+        if (h < now) now = h;
+    }
     uint64_t in_bytes = 0, out_bytes = 0;
     for (int i = 0; i < c.nin0 + c.nin1; i++) in_bytes += c.in[i]->size;
     if (!st) {
@@ -1196,6 +1207,7 @@ static enum lsm_status compact_once(lsm *l, bool *did, char *err, size_t errlen)
     if (w) sst_writer_abort(w);
     merger_free(&m);
     if (st == LSM_OK) {
+        fault_point(FAULT_AT_COMPACTION);
         pthread_mutex_lock(&l->edit_mu);
         pthread_mutex_lock(&l->mu);
         version *nv = do_version_edit(l->cur, c.in, c.nin0 + c.nin1, outs, nouts, c.out_level);

@@ -42,6 +42,12 @@ typedef struct lsm_opts {
     uint64_t level1_bytes;      /* L1 target size, default 64 MB; x10 per level */
     uint64_t target_file_bytes; /* output file size of compaction, default 32 MB */
     bool background;            /* start the compaction thread (false in some unit tests) */
+    /* When set, compaction turns expired records into tombstones only if
+     * they expired before the horizon given by lsm_set_expire_horizon (0,
+     * i.e. never, until the first call), not before the current time: the
+     * server's WAL may hold a later PERSIST or APPEND of a key whose
+     * SSTable version has since expired (docs/compaction.md). */
+    bool expire_horizon;
 } lsm_opts;
 
 /* One record. In lsm_flush_add `db` is a physical id from lsm_phys_db();
@@ -96,6 +102,10 @@ enum lsm_status lsm_swap_db(lsm *l, int a, int b, uint64_t seq, char *err, size_
 enum lsm_status lsm_flush_begin(lsm *l, lsm_writer **w);
 enum lsm_status lsm_flush_add(lsm_writer *w, const lsm_rec *r);
 enum lsm_status lsm_flush_commit(lsm_writer *w, uint64_t upto_seq, char *err, size_t errlen);
+/* With opts.expire_horizon: records that expired before horizon_ms may be
+ * purged by compaction (the server passes the time its last committed
+ * flush began, minus a margin). */
+void lsm_set_expire_horizon(lsm *l, int64_t horizon_ms);
 void lsm_flush_abort(lsm_writer *w);   /* removes the partial file */
 
 /* Point lookup of the newest version of (logical db, key): checks L0 files

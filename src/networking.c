@@ -41,6 +41,16 @@
  *     group commit) and then sends every waiting client's output. If the
  *     commit fails the clients keep waiting and the cron retries: nothing
  *     is acknowledged that is not in the log.
+ *  7. TLS (tls.c, docs/tls.md): a client with c->ssl reads and writes
+ *     through tls_read/tls_write instead of read(2)/write(2); that is the
+ *     only difference on the hot path: TLS clients have their own event
+ *     callbacks (on_read_tls, on_write_tls), so the plain read path has
+ *     no TLS test, and the write path one predictable branch on c->ssl. OpenSSL may need the other direction: a read
+ *     that wants a writable socket arms wev (on_write then retries the
+ *     read), a write that wants a readable one keeps rev armed and not
+ *     wev (on_read then retries the write), so neither spins. OpenSSL
+ *     can hold decrypted bytes the fd no longer signals: whenever rev is
+ *     (re)armed with such bytes pending, it is activated by hand.
  *  5. CLIENT PAUSE: a command the pause covers is parsed but not run. The
  *     client is flagged CLIENT_HELD, keeps that command in its parser at
  *     qpos (held_len bytes), is not read from, and waits on its thread's
@@ -83,6 +93,7 @@
 #include "durability.h"
 #include "wal.h"
 #include "wstream.h"
+#include "tls.h"
 
 #define READ_CHUNK (16 * 1024)
 #define BIG_ARG    (32 * 1024)
@@ -90,9 +101,12 @@
 #define UNAUTH_OUTPUT_MAX (16 * 1024)
 #define MAX_LISTENERS 16
 
+/* What a listener accepted (its evconnlistener arg). */
+enum { CONN_TCP, CONN_UNIX, CONN_TLS };
+
 typedef struct pending_conn {
     int fd;
-    bool unix_sock;
+    int kind;                        /* CONN_* */
 } pending_conn;
 
 typedef struct worker {
@@ -137,6 +151,8 @@ static _Thread_local worker *my_worker;   /* NULL outside reactor threads */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
+static void on_read_tls(evutil_socket_t fd, short what, void *arg);
+static void on_write_tls(evutil_socket_t fd, short what, void *arg);
 static void client_free(client *c);
 static void held_unlink(client *c);
 
@@ -185,8 +201,17 @@ static void fill_addrs(client *c, bool unix_sock) {
     }
 }
 
-static void client_new(worker *w, int fd, bool unix_sock) {
+static void client_new(worker *w, int fd, int kind) {
+    bool unix_sock = kind == CONN_UNIX;
+    struct ssl_st *ssl = NULL;
+    if (kind == CONN_TLS && !(ssl = tls_conn_new(fd))) {
+        log_warning("TLS: cannot create a connection object");
+        close(fd);
+        atomic_fetch_sub(&connected, 1);
+        return;
+    }
     client *c = xcalloc(1, sizeof(client));
+    c->ssl = ssl;
     c->id = atomic_fetch_add(&next_client_id, 1);
     c->fd = fd;
     c->w = w;
@@ -196,8 +221,10 @@ static void client_new(worker *w, int fd, bool unix_sock) {
     if (unix_sock) c->flags |= CLIENT_UNIX_SOCKET;
     resp_parser_init(&c->parser);
     fill_addrs(c, unix_sock);
-    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_read, c);
-    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    /* Invariant 7: TLS clients get their own callbacks, so the plain
+     * read path has no TLS branch at all. */
+    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, ssl ? on_read_tls : on_read, c);
+    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, ssl ? on_write_tls : on_write, c);
     event_add(c->rev, NULL);
     /* thread-local list for timeouts and kills */
     c->reg_next = NULL;
@@ -241,6 +268,7 @@ static void client_free(client *c) {
     pthread_mutex_unlock(&reg_lock);
     event_free(c->rev);
     event_free(c->wev);
+    if (c->ssl) tls_conn_free(c->ssl);
     close(c->fd);
     resp_parser_free(&c->parser);
     free(c->qbuf);
@@ -282,6 +310,33 @@ static bool cob_exceeded(client *c, size_t pending) {
     return false;
 }
 
+/* Arm rev again after backpressure or a pause (invariant 7: bytes OpenSSL
+ * already decrypted will not make the fd readable). */
+static void rev_resume(client *c) {
+    event_add(c->rev, NULL);
+    if (__builtin_expect(c->ssl != NULL, 0) && tls_pending(c->ssl)) event_active(c->rev, EV_READ, 0);
+}
+
+/* write(2) or its TLS counterpart (invariant 7). */
+static ssize_t conn_write(client *c, const char *p, size_t n) {
+    if (__builtin_expect(c->ssl == NULL, 1)) return write(c->fd, p, n);
+    int want;
+    ssize_t r = tls_write(c->ssl, p, n, &want);
+    if (r < 0 && want == TLS_WANT_READ) c->flags |= CLIENT_TLS_WRITE_WANTS_READ;
+    return r;
+}
+
+/* The TLS counterpart of read(2) (invariant 7). */
+static ssize_t conn_read_tls(client *c, char *p, size_t n) {
+    int want;
+    ssize_t r = tls_read(c->ssl, p, n, &want);
+    if (r < 0 && want == TLS_WANT_WRITE) {
+        c->flags |= CLIENT_TLS_READ_WANTS_WRITE;
+        if (!event_pending(c->wev, EV_WRITE, NULL)) event_add(c->wev, NULL);
+    }
+    return r;
+}
+
 /* Publish the sizes another thread's CLIENT LIST reads (client.h). */
 static void publish_sizes(client *c) {
     atomic_store_explicit(&c->pub_qbuf, c->qlen - c->qpos, memory_order_relaxed);
@@ -314,7 +369,7 @@ static bool do_flush_output(client *c) {
         return false;
     }
     while (c->osent < c->olen) {
-        ssize_t n = write(c->fd, c->obuf + c->osent, c->olen - c->osent);
+        ssize_t n = conn_write(c, c->obuf + c->osent, c->olen - c->osent);
         if (n > 0) {
             c->osent += (size_t)n;
             atomic_fetch_add_explicit(&c->w->out_bytes, (uint64_t)n, memory_order_relaxed);
@@ -334,9 +389,10 @@ static bool do_flush_output(client *c) {
             c->obuf = NULL;
             c->ocap = 0;
         }
-        if (event_pending(c->wev, EV_WRITE, NULL)) event_del(c->wev);
+        /* (Not while a TLS read waits for writability: invariant 7.) */
+        if (event_pending(c->wev, EV_WRITE, NULL) && !(c->flags & CLIENT_TLS_READ_WANTS_WRITE)) event_del(c->wev);
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return false;
-        if (!(c->flags & CLIENT_HELD) && !event_pending(c->rev, EV_READ, NULL)) event_add(c->rev, NULL);
+        if (!(c->flags & CLIENT_HELD) && !event_pending(c->rev, EV_READ, NULL)) rev_resume(c);
         return true;
     }
     if (cob_exceeded(c, pending)) {
@@ -348,6 +404,12 @@ static bool do_flush_output(client *c) {
         memmove(c->obuf, c->obuf + c->osent, pending);
         c->olen = pending;
         c->osent = 0;
+    }
+    if (__builtin_expect(c->flags & CLIENT_TLS_WRITE_WANTS_READ, 0)) {
+        /* Invariant 7: wait for readability, not writability. */
+        if (event_pending(c->wev, EV_WRITE, NULL) && !(c->flags & CLIENT_TLS_READ_WANTS_WRITE)) event_del(c->wev);
+        if (!(c->flags & CLIENT_HELD) && !event_pending(c->rev, EV_READ, NULL)) event_add(c->rev, NULL);
+        return true;
     }
     if (!event_pending(c->wev, EV_WRITE, NULL)) event_add(c->wev, NULL);
     if (pending > OUTPUT_BACKPRESSURE && event_pending(c->rev, EV_READ, NULL)) event_del(c->rev);
@@ -479,8 +541,9 @@ static void process_input_at(client *c, int64_t now_us) {
     }
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg) {
-    client *c = arg;
+/* The read callback's body; tls is a constant in each caller, so the
+ * plain instance (on_read) compiles without any TLS test (invariant 7). */
+static inline __attribute__((always_inline)) void read_conn(client *c, bool tls) {
     /* Make room: compact the unparsed tail to the front, then grow. For a
      * big bulk argument, size the buffer once for the whole argument. */
     if (c->qpos > 0 && c->qpos == c->qlen) c->qpos = c->qlen = 0;
@@ -498,7 +561,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
         c->qbuf = xrealloc(c->qbuf, cap + 1);
         c->qcap = cap;
     }
-    ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+    ssize_t n = tls ? conn_read_tls(c, c->qbuf + c->qlen, c->qcap - c->qlen)
+                    : read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
     if (n == 0) {
         client_free(c);
         return;
@@ -522,7 +586,40 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     }
     if (c->qlen - c->qpos > c->qbuf_peak) c->qbuf_peak = c->qlen - c->qpos;
     process_input_at(c, now_us);
-    if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c) || !drain_backlog(c)) client_free(c);
+    if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c) || !drain_backlog(c)) {
+        client_free(c);
+        return;
+    }
+    /* Invariant 7: a TLS record can hold more than one read took. */
+    if (tls && event_pending(c->rev, EV_READ, NULL) && tls_pending(c->ssl)) event_active(c->rev, EV_READ, 0);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg) { read_conn(arg, false); }
+
+static void on_read_tls(evutil_socket_t fd, short what, void *arg) {
+    client *c = arg;
+    if (c->flags & CLIENT_TLS_WRITE_WANTS_READ) {
+        /* Invariant 7: a write waited for this readability. */
+        c->flags &= ~CLIENT_TLS_WRITE_WANTS_READ;
+        if (!flush_output(c)) {
+            client_free(c);
+            return;
+        }
+        if (!event_pending(c->rev, EV_READ, NULL)) return;   /* backpressure again */
+    }
+    read_conn(c, true);
+}
+
+static void on_write_tls(evutil_socket_t fd, short what, void *arg) {
+    client *c = arg;
+    if (c->flags & CLIENT_TLS_READ_WANTS_WRITE) {
+        /* Invariant 7: the socket is writable, retry the read. A later
+         * pass of this event flushes (or disarms it). */
+        c->flags &= ~CLIENT_TLS_READ_WANTS_WRITE;
+        read_conn(c, true);
+        return;
+    }
+    on_write(fd, what, arg);
 }
 
 /* ---- output produced by other clients' commands (invariant 4) ---------- */
@@ -832,7 +929,7 @@ static void on_notify(evutil_socket_t fd, short what, void *arg) {
     w->queue = NULL;
     w->qlen = w->qcap = 0;
     pthread_mutex_unlock(&w->qlock);
-    for (size_t i = 0; i < n; i++) client_new(w, q[i].fd, q[i].unix_sock);
+    for (size_t i = 0; i < n; i++) client_new(w, q[i].fd, q[i].kind);
     free(q);
     /* Kills requested from other threads. */
     client *kill[64];
@@ -914,8 +1011,15 @@ static void *worker_main(void *arg) {
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int slen,
                       void *arg) {
-    bool unix_sock = arg != NULL;
+    int kind = (int)(intptr_t)arg;
+    bool unix_sock = kind == CONN_UNIX;
     atomic_fetch_add(&srv.stats.total_connections, 1);
+    if (kind == CONN_TLS && (atomic_load(&connected) >= (uint64_t)cfg.maxclients || acl_protected_mode_denies(sa))) {
+        /* No plain-text explanation on a TLS port: just close. */
+        close(fd);
+        atomic_fetch_add(&srv.stats.rejected_connections, 1);
+        return;
+    }
     if (atomic_load(&connected) >= (uint64_t)cfg.maxclients) {
         static const char msg[] = "-ERR max number of clients reached\r\n";
         ssize_t w = write(fd, msg, sizeof(msg) - 1);
@@ -951,7 +1055,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         w->qcap = w->qcap ? w->qcap * 2 : 16;
         w->queue = xrealloc(w->queue, sizeof(pending_conn) * w->qcap);
     }
-    w->queue[w->qlen++] = (pending_conn){fd, unix_sock};
+    w->queue[w->qlen++] = (pending_conn){fd, kind};
     pthread_mutex_unlock(&w->qlock);
     event_active(w->notify_ev, EV_READ, 0);
 }
@@ -962,13 +1066,13 @@ static void on_accept_error(struct evconnlistener *l, void *arg) {
     log_warning("Accepting client connection: %s", evutil_socket_error_to_string(err));
 }
 
-static bool listen_tcp(struct event_base *base, const char *addr) {
+static bool listen_tcp(struct event_base *base, const char *addr, long long portnum, int kind) {
     bool optional = addr[0] == '-';
     if (optional) addr++;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *res;
-    char port[16];
-    snprintf(port, sizeof(port), "%lld", cfg.port);
+    char port[24];
+    snprintf(port, sizeof(port), "%lld", portnum);
     const char *host = strcmp(addr, "*") == 0 ? "0.0.0.0" : strcmp(addr, "::*") == 0 ? "::" : addr;
     if (getaddrinfo(host, port, &hints, &res) != 0) {
         log_warning("Could not resolve bind address %s", addr);
@@ -986,12 +1090,13 @@ static bool listen_tcp(struct event_base *base, const char *addr) {
         freeaddrinfo(res);
         if (optional && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT || e == EPROTONOSUPPORT))
             return true;
-        log_warning("Warning: Could not create server TCP listening socket %s:%lld: %s", addr, cfg.port,
+        log_warning("Warning: Could not create server %sTCP listening socket %s:%lld: %s",
+                    kind == CONN_TLS ? "TLS " : "", addr, portnum,
                     strerror(e));
         return false;
     }
     freeaddrinfo(res);
-    struct evconnlistener *l = evconnlistener_new(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    struct evconnlistener *l = evconnlistener_new(base, on_accept, (void *)(intptr_t)kind, LEV_OPT_CLOSE_ON_FREE, -1, fd);
     if (!l || nlisteners == MAX_LISTENERS) return false;
     evconnlistener_set_error_cb(l, on_accept_error);
     listeners[nlisteners++] = l;
@@ -1013,7 +1118,7 @@ static bool listen_unix(struct event_base *base) {
         return false;
     }
     if (cfg.unixsocketperm) chmod(cfg.unixsocket, (mode_t)cfg.unixsocketperm);
-    struct evconnlistener *l = evconnlistener_new(base, on_accept, (void *)1, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    struct evconnlistener *l = evconnlistener_new(base, on_accept, (void *)(intptr_t)CONN_UNIX, LEV_OPT_CLOSE_ON_FREE, -1, fd);
     if (!l || nlisteners == MAX_LISTENERS) return false;
     evconnlistener_set_error_cb(l, on_accept_error);
     listeners[nlisteners++] = l;
@@ -1047,12 +1152,15 @@ bool net_setup(struct event_base *main_base) {
         struct timeval tv = {0, 100000};
         event_add(w->cron_ev, &tv);
     }
-    if (cfg.port > 0) {
+    if (!tls_setup()) return false;
+    for (int kind = CONN_TCP; kind <= CONN_TLS; kind += CONN_TLS - CONN_TCP) {
+        long long port = kind == CONN_TLS ? cfg.tls_port : cfg.port;
+        if (port <= 0) continue;
         char buf[1024];
         snprintf(buf, sizeof(buf), "%s", cfg.bind);
         int ok = 0;
         for (char *save, *a = strtok_r(buf, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
-            if (!listen_tcp(main_base, a)) return false;
+            if (!listen_tcp(main_base, a, port, kind)) return false;
             ok++;
         }
         if (!ok) return false;
@@ -1078,7 +1186,7 @@ void net_teardown(void) {
     while (registry) {
         client *c = registry;
         if (c->olen > c->osent && (committed || !(c->flags & CLIENT_WAL_WAIT))) {
-            ssize_t n = write(c->fd, c->obuf + c->osent, c->olen - c->osent);
+            ssize_t n = conn_write(c, c->obuf + c->osent, c->olen - c->osent);
             (void)n;
         }
         client_free(c);
@@ -1099,6 +1207,7 @@ void net_teardown(void) {
     }
     free(workers);
     workers = NULL;
+    tls_teardown();
 }
 
 int net_nthreads(void) { return nworkers; }

@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "bloom.h"
+#include "fault.h"
 #include "lsm_coding.h"
 
 enum { BLK_RAW = 0, BLK_LZ4 = 1 };
@@ -330,7 +331,7 @@ enum lsm_status sst_writer_finish(sst_writer *w, sst_props *props, char *err, si
     enc_u64(foot + 56, XXH3_64bits(foot, 56));
     enc_u64(foot + 64, SST_MAGIC);
     if ((st = write_all(w, foot, sizeof(foot), err, errlen))) goto fail;
-    if (fsync(w->fd) != 0) {
+    if (fault_fsync(FAULT_SYNC_SST, w->fd) != 0) {
         seterr(err, errlen, "%s: fsync: %s", w->path, strerror(errno));
         st = LSM_IO;
         goto fail;

@@ -233,6 +233,11 @@ static bool flush_once(char *err, size_t errlen) {
     /* S and the db view as of S: under one shard lock no SWAPDB/FLUSHDB
      * can be half done (they hold every shard while they emit their
      * record and change perm). */
+    /* Every write after S happens after this instant (give or take a
+     * command that read its clock just before): a key expired before it
+     * cannot be touched by a WAL record after S. Compaction may purge
+     * expired records only up to here, once this flush committed. */
+    int64_t horizon = util_ms() - 60000;
     ks_lock_shard(0);
     uint64_t S = cur_seq();
     memcpy(perm_snap, perm, sizeof(int) * (size_t)nuser_dbs);
@@ -252,6 +257,7 @@ static bool flush_once(char *err, size_t errlen) {
                 return false;
             }
             if (lsm_flush_commit(w, S, err, errlen) != LSM_OK) return false;
+            lsm_set_expire_horizon(db_lsm, horizon);
             if (wal_is_open()) wal_truncate_upto(S);
         }
         atomic_store(&saved_seq, S);
@@ -288,6 +294,10 @@ static bool flush_once(char *err, size_t errlen) {
 
     lsm_writer *w = NULL;
     enum lsm_status st = lsm_flush_begin(db_lsm, &w);
+    /* lsm_flush_begin/add give a status only; the errno of the failed
+     * open/write is what the operator needs ("No space left on device",
+     * "Read-only file system"), so keep it for the message below. */
+    int io_errno = st == LSM_IO ? errno : 0;
     uint64_t written = 0, bytes = 0;
     for (size_t i = 0; st == LSM_OK && i < n; i++) {
         brec *b = &batch[i];
@@ -297,6 +307,7 @@ static bool flush_once(char *err, size_t errlen) {
         lsm_rec r = {b->phys, b->kv, b->klen, b->tomb ? NULL : b->kv + b->klen, b->vlen,
                      b->tomb ? -1 : b->expire_ms, S_end, (uint8_t)b->flags, b->tomb};
         st = lsm_flush_add(w, &r);
+        if (st == LSM_IO) io_errno = errno;
         written++;
         bytes += b->klen + b->vlen;
     }
@@ -304,8 +315,11 @@ static bool flush_once(char *err, size_t errlen) {
         st = lsm_flush_commit(w, S, err, errlen);
     } else {
         static const char *const names[] = {"ok", "not found", "out of memory", "invalid", "corrupt", "I/O error"};
-        snprintf(err, errlen, "writing the SSTable for the flush failed: %s",
-                 (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?");
+        if (st == LSM_IO && io_errno)
+            snprintf(err, errlen, "writing the SSTable for the flush failed: %s", strerror(io_errno));
+        else
+            snprintf(err, errlen, "writing the SSTable for the flush failed: %s",
+                     (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?");
         if (w) lsm_flush_abort(w);
     }
     bool ok = st == LSM_OK;
@@ -314,6 +328,7 @@ static bool flush_once(char *err, size_t errlen) {
     if (!ok) return false;
     memcpy(perm_saved, perm_snap, sizeof(int) * (size_t)nuser_dbs);
     atomic_store(&saved_seq, S);
+    lsm_set_expire_horizon(db_lsm, horizon);
     atomic_fetch_add(&stat_flushed, written);
     if (wal_is_open()) wal_truncate_upto(S);
     log_verbose("Storage: flushed %llu records (%llu bytes) up to seq %llu", (unsigned long long)written,
@@ -496,6 +511,7 @@ bool storage_setup(void) {
     o.level1_bytes = (uint64_t)cfg.lsm_level1_bytes;
     o.target_file_bytes = (uint64_t)cfg.lsm_target_file_bytes;
     o.background = true;
+    o.expire_horizon = true;
     enum lsm_status st = lsm_open(&o, &db_lsm, err, sizeof(err));
     if (st != LSM_OK) {
         log_warning("Storage: can't open the store in %s: %s", lsm_dir, err);
@@ -540,7 +556,12 @@ bool storage_recover(void) {
     for (int i = 0; i < nuser_dbs; i++) inv[perm[i]] = i;
     scan_ctx c = {inv, 0, util_mono_us(), 0};
     log_notice("Loading the key directory from %s (values %s)", lsm_dir, want_values ? "too" : "on demand");
-    enum lsm_status st = lsm_scan(db_lsm, want_values, util_ms(), scan_cb, scan_progress, &c, err, sizeof(err));
+    /* Expired keys too, with their expiry, as Redis loads them: the WAL
+     * replay that follows may hold a PERSIST or an APPEND made before they
+     * expired (skipping them made the replayed APPEND a zero-filled value,
+     * and lost the PERSISTed key). Active expiry removes the rest after
+     * loading, logging their DELs. */
+    enum lsm_status st = lsm_scan(db_lsm, want_values, INT64_MIN, scan_cb, scan_progress, &c, err, sizeof(err));
     free(inv);
     if (st != LSM_OK) {
         log_warning("Storage: reading the store failed: %s", err);

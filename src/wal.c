@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "config.h"
+#include "fault.h"
 #include "log.h"
 #include "memory.h"
 #include "util.h"
@@ -284,7 +285,7 @@ static void note_fsync(int64_t t0) {
 /* fsync the live segment under the lock; the tail becomes durable. */
 static bool sync_locked(void) {
     int64_t t0 = util_mono_us();
-    if (fdatasync(W.fd) != 0) {
+    if (fault_fdatasync(FAULT_SYNC_WAL, W.fd) != 0) {
         W.need_rewrite = true;
         W.fsync_failed = true;
         set_error(errno, "fsyncing");
@@ -448,7 +449,7 @@ static void *sync_main(void *arg) {
         uint64_t hi = W.tail_hi;
         pthread_mutex_unlock(&wal_lock);
         int64_t t0 = util_mono_us();
-        int r = fdatasync(fd), e = errno;
+        int r = fault_fdatasync(FAULT_SYNC_WAL, fd), e = errno;
         close(fd);
         pthread_mutex_lock(&wal_lock);
         if (gen != W.seg_gen) continue;   /* rotated meanwhile: rotation synced it */
