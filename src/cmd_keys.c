@@ -102,6 +102,22 @@ static ks_entry *lookup_read(int db, const ks_key *k, int64_t now, bool touch) {
     return e;
 }
 
+/* The same for commands that read only the key, its expiry or its clock
+ * (EXISTS, TYPE, TTL, EXPIRE, OBJECT IDLETIME/FREQ): the entry may be
+ * spilled, and the disk is never read (docs/storage.md). */
+static ks_entry *lookup_meta(int db, const ks_key *k, int64_t now, bool touch) {
+    ks_entry *e = do_ks_find_meta(db, k, now);
+    ks_stat_hit(e != NULL);
+    if (e && touch) ks_entry_touch(e);
+    return e;
+}
+
+static ks_entry *lookup_write_meta(int db, const ks_key *k, int64_t now) {
+    ks_entry *e = do_ks_find_meta(db, k, now);
+    if (e) ks_entry_touch(e);
+    return e;
+}
+
 /* Redis's lookupKeyWrite: no counters, but the access clock moves. */
 static ks_entry *lookup_write(int db, const ks_key *k, int64_t now) {
     ks_entry *e = do_ks_find(db, k, now);
@@ -148,14 +164,14 @@ static void count_existing(client *c, bool touch) {
     if (c->argc == 2) {
         ks_key k = ks_key_make(c->argv[1].ptr, c->argv[1].len);
         ks_lock_key(&k);
-        found = lookup_read(c->db, &k, now, touch) != NULL;
+        found = lookup_meta(c->db, &k, now, touch) != NULL;
         ks_unlock_key(&k);
     } else {
         ks_lockset ls;
         ks_key stack[KEYS_ON_STACK];
         ks_key *keys = multi_lock(c, 1, c->argc - 1, &ls, stack);
         for (int i = 0; i < c->argc - 1; i++)
-            found += lookup_read(c->db, &keys[i], now, touch) != NULL;
+            found += lookup_meta(c->db, &keys[i], now, touch) != NULL;
         multi_unlock(&ls, keys, stack);
     }
     reply_int(c, found);
@@ -175,7 +191,7 @@ void cmd_type(client *c) {
     ks_key k = ks_key_make(c->argv[1].ptr, c->argv[1].len);
     const char *name = "none";
     ks_lock_key(&k);
-    ks_entry *e = lookup_read(c->db, &k, client_now_ms(c), false);
+    ks_entry *e = lookup_meta(c->db, &k, client_now_ms(c), false);
     if (e) name = type_name(ks_entry_type(e));
     ks_unlock_key(&k);
     reply_simple(c, name);
@@ -368,7 +384,7 @@ static void rename_generic(client *c, bool nx) {
         if (nx) reply_int(c, 0); else reply_ok(c);
         return;
     }
-    if (nx && lookup_write(c->db, dst, now)) {
+    if (nx && lookup_write_meta(c->db, dst, now)) {
         multi_unlock(&ls, keys, stack);
         reply_int(c, 0);
         return;
@@ -417,7 +433,7 @@ void cmd_copy(client *c) {
 
     long long copied = 0;
     ks_entry *e = lookup_read(c->db, src, now, true);
-    if (e && (replace || !lookup_write(dstdb, dst, now))) {
+    if (e && (replace || !lookup_write_meta(dstdb, dst, now))) {
         copy_entry(dstdb, dst, e, true);
         copied = 1;
     }
@@ -557,7 +573,7 @@ static void expire_generic(client *c, bool relative, bool seconds,
     ks_key k = ks_key_make(c->argv[1].ptr, c->argv[1].len);
     ks_lock_key(&k);
     long long ok = 0;
-    ks_entry *e = lookup_write(c->db, &k, now);
+    ks_entry *e = lookup_write_meta(c->db, &k, now);
     if (!e) goto done;
     if (flags) {
         int64_t cur = ks_entry_expire(e);
@@ -585,7 +601,7 @@ void cmd_persist(client *c) {
     ks_key k = ks_key_make(c->argv[1].ptr, c->argv[1].len);
     long long removed = 0;
     ks_lock_key(&k);
-    ks_entry *e = lookup_write(c->db, &k, client_now_ms(c));
+    ks_entry *e = lookup_write_meta(c->db, &k, client_now_ms(c));
     if (e && ks_entry_expire(e) != KS_NO_EXPIRE)
         removed = do_ks_set_expire(c->db, &k, KS_NO_EXPIRE);
     ks_unlock_key(&k);
@@ -602,7 +618,7 @@ static void ttl_generic(client *c, bool ms, bool absolute) {
     int64_t now = client_now_ms(c);
     ks_key k = ks_key_make(c->argv[1].ptr, c->argv[1].len);
     ks_lock_key(&k);
-    ks_entry *e = lookup_read(c->db, &k, now, false);
+    ks_entry *e = lookup_meta(c->db, &k, now, false);
     int64_t expire = e ? ks_entry_expire(e) : KS_NO_EXPIRE;
     ks_unlock_key(&k);
 
@@ -669,7 +685,10 @@ static void object_generic(client *c, enum object_field field) {
     long long n = 0;
 
     ks_lock_key(&k);
-    ks_entry *e = lookup_read(c->db, &k, client_now_ms(c), false);
+    /* ENCODING and REFCOUNT derive from the value; the clock fields not. */
+    bool meta = field == OBJ_IDLETIME || field == OBJ_FREQ;
+    ks_entry *e = meta ? lookup_meta(c->db, &k, client_now_ms(c), false)
+                       : lookup_read(c->db, &k, client_now_ms(c), false);
     if (e) {
         switch (field) {
         case OBJ_ENCODING: enc = encoding_name(ks_entry_encoding(e)); break;

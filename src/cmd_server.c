@@ -23,6 +23,7 @@
 #include "pubsub.h"
 #include "server.h"
 #include "slowlog.h"
+#include "storage.h"
 #include "util.h"
 
 /* ---- connection -------------------------------------------------------- */
@@ -177,6 +178,34 @@ void cmd_time(client *c) {
     reply_bulk_ll(c, us % 1000000);
 }
 
+/* SAVE / BGSAVE / LASTSAVE: with the storage engine a "save" is a flush of
+ * every dirty entry to level 0 (docs/storage.md): SAVE waits for one that
+ * starts after it, BGSAVE starts one (or queues it behind the one
+ * running) and returns. */
+void cmd_save(client *c) {
+    char err[512];
+    if (storage_save(err, sizeof(err)) != 0) {
+        reply_error(c, err);
+        return;
+    }
+    reply_ok(c);
+}
+
+void cmd_bgsave(client *c) {
+    if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "SCHEDULE"))) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (!storage_enabled()) {
+        reply_error(c, "ERR persistence is off (set data-dir, or appendonly yes)");
+        return;
+    }
+    storage_request_flush(STORAGE_FLUSH_SAVE);
+    reply_simple(c, "Background saving started");
+}
+
+void cmd_lastsave(client *c) { reply_int(c, storage_lastsave()); }
+
 void cmd_shutdown(client *c) {
     bool abort_ = false;
     for (int j = 1; j < c->argc; j++) {
@@ -307,9 +336,37 @@ void cmd_info(client *c) {
     }
     if (want(argc, argv, "persistence", true)) {
         info_section(&b, "Persistence", &first);
+        /* rdb_*: what monitoring tools read, mapped onto flushes (a flush
+         * to level 0 is strata's "save", docs/storage.md). */
+        storage_info si;
+        storage_get_info(&si);
         char pbuf[4096];
-        durability_info(pbuf, sizeof(pbuf));
+        durability_info(pbuf, sizeof(pbuf));   /* loading, rdb_* (from si), aof_*, wal_* */
         sb_printf(&b, "%s", pbuf);
+        if (si.enabled) {
+            sb_printf(&b,
+                      "lsm_enabled:1\r\nlsm_data_dir:%s\r\nlsm_levels:%d\r\nlsm_total_bytes:%llu\r\n"
+                      "lsm_pending_compaction_bytes:%llu\r\nlsm_compacting:%d\r\nlsm_compactions:%llu\r\n",
+                      storage_data_dir(), si.levels, (unsigned long long)si.total_bytes,
+                      (unsigned long long)si.pending_compaction_bytes, si.compacting ? 1 : 0,
+                      (unsigned long long)si.compactions);
+            for (int i = 0; i < 8 && i < (si.levels > 0 ? si.levels : 1); i++)
+                sb_printf(&b, "lsm_level%d:runs=%d,bytes=%llu\r\n", i, si.files[i], (unsigned long long)si.bytes[i]);
+            sb_printf(&b,
+                      "lsm_spilled_keys:%llu\r\nlsm_dirty_keys:%llu\r\nlsm_dirty_bytes:%llu\r\n"
+                      "lsm_pending_tombstones:%llu\r\nlsm_flushes:%llu\r\nlsm_flushed_records:%llu\r\n"
+                      "lsm_flush_failures:%llu\r\nlsm_spill_loads:%llu\r\nlsm_spill_load_errors:%llu\r\n"
+                      "lsm_values_spilled:%llu\r\nlsm_gets:%llu\r\nlsm_bloom_negatives:%llu\r\nlsm_block_reads:%llu\r\n",
+                      (unsigned long long)si.spilled_keys, (unsigned long long)si.dirty_keys,
+                      (unsigned long long)si.dirty_bytes, (unsigned long long)si.pending_tombstones,
+                      (unsigned long long)si.flushes, (unsigned long long)si.flushed_records,
+                      (unsigned long long)si.flush_failures, (unsigned long long)si.spill_loads,
+                      (unsigned long long)si.spill_load_errors, (unsigned long long)evict_stat_spilled(),
+                      (unsigned long long)si.lsm_gets, (unsigned long long)si.bloom_negatives,
+                      (unsigned long long)si.block_reads);
+        } else {
+            sb_printf(&b, "lsm_enabled:0\r\n");
+        }
     }
     if (want(argc, argv, "stats", true)) {
         info_section(&b, "Stats", &first);

@@ -95,6 +95,15 @@ static ks_entry *lookup_write(client *c, const ks_key *k, int64_t now)
     return e;
 }
 
+/* lookup_write for callers that only ask whether the key exists (SET NX/XX
+ * KEEPTTL, MSETNX): a spilled value stays on disk (docs/storage.md). */
+static ks_entry *lookup_write_meta(client *c, const ks_key *k, int64_t now)
+{
+    ks_entry *e = do_ks_find_meta(c->db, k, now);
+    if (e) ks_entry_touch(e);
+    return e;
+}
+
 static void reply_entry(client *c, const ks_entry *e)
 {
     size_t n;
@@ -235,9 +244,9 @@ static void set_generic(client *c, unsigned flags, int exp_i,
     if ((flags & OPT_GET) && get_generic(c, &k, now) < 0) goto out;
     /* KEEPTTL must not keep the TTL of a key that already expired: look
      * it up first so lazy expiry removes it. */
-    if ((flags & OPT_KEEPTTL) && !(flags & (OPT_NX | OPT_XX))) lookup_write(c, &k, now);
+    if ((flags & OPT_KEEPTTL) && !(flags & (OPT_NX | OPT_XX))) lookup_write_meta(c, &k, now);
     if (flags & (OPT_NX | OPT_XX)) {
-        bool found = lookup_write(c, &k, now) != NULL;
+        bool found = lookup_write_meta(c, &k, now) != NULL;
         if (((flags & OPT_NX) && found) || ((flags & OPT_XX) && !found)) {
             if (!(flags & OPT_GET)) {
                 if (int_reply) reply_int(c, 0);
@@ -376,7 +385,7 @@ static void mset_generic(client *c, bool nx)
     ks_lockset_lock(&ls);
     if (nx) {
         for (int i = 0; i < kv.n; i++) {
-            if (lookup_write(c, &kv.v[i], now)) {
+            if (lookup_write_meta(c, &kv.v[i], now)) {
                 reply_int(c, 0);
                 goto out;
             }

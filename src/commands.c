@@ -20,6 +20,7 @@
 #include "pubsub.h"
 #include "server.h"
 #include "slowlog.h"
+#include "storage.h"
 #include "util.h"
 
 #define NULLPROC NULL
@@ -488,6 +489,14 @@ void command_call(client *c) {
     /* -MISCONF / -LOADING (durability.h): two relaxed loads, zero unless
      * the WAL failed or recovery runs. */
     if (__builtin_expect(durability_gate_needed() != 0, 0) && !durability_gate(c, cmd)) {
+        c->lastcmd = cmd;
+        return;
+    }
+    /* A failing flush (disk full, I/O error): writes are refused, reads
+     * go on, as Redis does after a failed BGSAVE (docs/storage.md). */
+    if (__builtin_expect(storage_writes_failing(), 0) && (cmd->flags & CMD_WRITE)) {
+        command_reject(c, cmd, storage_write_error());
+        if (c->mstate) multi_flag_error(c);
         c->lastcmd = cmd;
         return;
     }

@@ -40,16 +40,17 @@ typedef struct directive {
 } directive;
 
 static const char *const loglevels[] = {"debug", "verbose", "notice", "warning", NULL};
-/* Indexed by enum maxmemory_policy; "spill" joins after volatile-ttl (and
- * at the end of policies_msg) with the storage engine. */
+/* Indexed by enum maxmemory_policy; "spill" (storage engine: cold values
+ * leave RAM for the SSTables) comes after Redis's eight. */
 static const char *const policies[] = {"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                                        "volatile-lru", "volatile-lfu", "volatile-random",
-                                       "volatile-ttl", NULL};
+                                       "volatile-ttl", "spill", NULL};
 _Static_assert(sizeof(policies) / sizeof(policies[0]) == MM_POLICIES + 1, "one name per policy");
 static const char *const fsyncs[] = {"always", "everysec", "no", NULL};
 static const char *const pubsub_defaults[] = {"resetchannels", "allchannels", NULL};
 static const char *const protected_modes[] = {"no", "yes", "local", NULL};
-/* Order in which Redis lists enum values in its error message. */
+/* Order in which Redis lists enum values in its error message (Redis's
+ * text exactly, so "spill" is accepted but not listed). */
 static const char *const policies_msg = "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
 static const char *const fsyncs_msg = "everysec, always, no";
 
@@ -82,7 +83,7 @@ static const directive dirs[] = {
     {"acl-pubsub-default", T_ENUM, O(acl_pubsub_default), 0, 0, "resetchannels", 0, pubsub_defaults, "channels of new users: resetchannels or allchannels"},
     /* maxmemory*: docs/eviction.md */
     {"maxmemory", T_UMEM, O(maxmemory), 0, 0, "0", 0, NULL, "memory limit in bytes (used_memory), 0 none"},
-    {"maxmemory-policy", T_ENUM, O(maxmemory_policy), 0, 0, "noeviction", 0, policies, "what to evict at maxmemory: noeviction, allkeys-lru/lfu/random, volatile-lru/lfu/random/ttl"},
+    {"maxmemory-policy", T_ENUM, O(maxmemory_policy), 0, 0, "noeviction", 0, policies, "what to evict at maxmemory: noeviction, allkeys-lru/lfu/random, volatile-lru/lfu/random/ttl, spill (default with a data-dir)"},
     {"maxmemory-samples", T_INT, O(maxmemory_samples), 1, INT_MAX, "5", 0, NULL, "keys sampled per eviction round (LRU, LFU, TTL)"},
     {"maxmemory-eviction-tenacity", T_INT, O(maxmemory_eviction_tenacity), 0, 100, "10", 0, NULL, "eviction time per command, 0..100 (10: 500 us; 100: unbounded)"},
     {"lfu-log-factor", T_INT, O(lfu_log_factor), 0, INT_MAX, "10", 0, NULL, "LFU counter logarithm factor"},
@@ -90,7 +91,7 @@ static const directive dirs[] = {
     {"save", T_STR, O(save), 0, 0, "", 0, NULL, "snapshot schedule (accepted; snapshots arrive with the storage engine)"},
     {"dbfilename", T_STR, O(dbfilename), 0, 0, "dump.rdb", F_IMMUTABLE, NULL, "snapshot file name"},
     /* the write-ahead log: docs/durability.md, docs/wal_format.md */
-    {"data-dir", T_STR, O(data_dir), 0, 0, "", F_IMMUTABLE, NULL, "storage engine directory (WAL in <data-dir>/wal); empty: <dir>/strata-data"},
+    {"data-dir", T_STR, O(data_dir), 0, 0, "", F_IMMUTABLE, NULL, "storage engine directory: WAL in <data-dir>/wal, SSTables in <data-dir>/lsm; the engine is on when set (or with appendonly yes: <dir>/strata-data)"},
     {"appendonly", T_BOOL, O(appendonly), 0, 0, "no", 0, NULL, "write-ahead log: every write is logged before its reply leaves"},
     {"appendfilename", T_STR, O(appendfilename), 0, 0, "appendonly.aof", F_IMMUTABLE, NULL, "accepted for redis.conf compatibility (the WAL lives in <data-dir>/wal)"},
     {"appendfsync", T_ENUM, O(appendfsync), 0, 0, "everysec", 0, fsyncs, "always (fsync before replying, group commit), everysec (background, at most ~1 s lost) or no (the OS decides)"},
@@ -98,6 +99,14 @@ static const directive dirs[] = {
     {"wal-truncate-corrupt", T_BOOL, O(wal_truncate_corrupt), 0, 0, "no", 0, NULL, "start despite a corrupt WAL record: keep the records before it, set the rest aside (*.corrupt, *.skipped)"},
     {"wal-segment-size", T_MEM, O(wal_segment_size), 4096, LLONG_MAX, "67108864", 0, NULL, "start a new WAL segment once the live one reaches this size"},
     {"key-load-delay", T_INT, O(key_load_delay), 0, 1000000, "0", 0, NULL, "testing: sleep this many microseconds after each WAL record replayed at start"},
+    /* storage engine: docs/storage.md */
+    {"flush-dirty-bytes", T_MEM, O(flush_dirty_bytes), 1024, LLONG_MAX, "67108864", 0, NULL, "start a flush to level 0 once this many bytes were written since the last one"},
+    {"flush-interval-ms", T_INT, O(flush_interval_ms), 10, LLONG_MAX, "10000", 0, NULL, "flush dirty entries at least this often (ms)"},
+    {"lsm-block-size", T_MEM, O(lsm_block_size), 512, 16777216, "4096", F_IMMUTABLE, NULL, "SSTable data block size before compression"},
+    {"lsm-bloom-bits-per-key", T_INT, O(lsm_bloom_bits_per_key), 0, 64, "10", F_IMMUTABLE, NULL, "bloom filter bits per key (10: ~1% false positives)"},
+    {"lsm-l0-compaction-trigger", T_INT, O(lsm_l0_compaction_trigger), 1, 1000, "4", F_IMMUTABLE, NULL, "level-0 files that start a compaction"},
+    {"lsm-level1-bytes", T_MEM, O(lsm_level1_bytes), 65536, LLONG_MAX, "67108864", F_IMMUTABLE, NULL, "level-1 target size; x10 per level below"},
+    {"lsm-target-file-bytes", T_MEM, O(lsm_target_file_bytes), 65536, LLONG_MAX, "33554432", F_IMMUTABLE, NULL, "compaction output file size"},
     {"slowlog-log-slower-than", T_INT, O(slowlog_log_slower_than), -1, LLONG_MAX, "10000", 0, NULL, "slow log threshold in microseconds"},
     {"slowlog-max-len", T_INT, O(slowlog_max_len), 0, LONG_MAX, "128", 0, NULL, "slow log length"},
     {"latency-monitor-threshold", T_INT, O(latency_monitor_threshold), 0, LLONG_MAX, "0", 0, NULL, "record latency events of at least this many ms, 0 off"},
@@ -362,6 +371,7 @@ static bool load_line(int lineno, const char *orig, int argc, char **argv) {
         int bl = snprintf(both, sizeof(both), "%s %s", cfg.save, val);
         if (bl > 0 && (size_t)bl < sizeof(both)) memcpy(val, both, (size_t)bl + 1);
     }
+    if (d->off == offsetof(config, maxmemory_policy)) cfg.maxmemory_policy_set = true;
     if (!apply(d, val, err, sizeof(err))) {
         char msg[300];
         snprintf(msg, sizeof(msg), "%c%s", err[0] >= 'a' && err[0] <= 'z' ? err[0] - 32 : err[0], err + 1);

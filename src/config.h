@@ -19,6 +19,7 @@
 enum maxmemory_policy {
     MM_NOEVICTION, MM_ALLKEYS_LRU, MM_ALLKEYS_LFU, MM_ALLKEYS_RANDOM,
     MM_VOLATILE_LRU, MM_VOLATILE_LFU, MM_VOLATILE_RANDOM, MM_VOLATILE_TTL,
+    MM_SPILL,
     MM_POLICIES
 };
 
@@ -55,6 +56,7 @@ typedef struct config {
     unsigned long long maxmemory;   /* bytes of used_memory, 0 = no limit */
     long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
     int maxmemory_policy;
+    bool maxmemory_policy_set;  /* named in the config file or flags (storage.c picks spill otherwise) */
     /* persistence: the WAL (docs/durability.md); save/dbfilename accepted only */
     char *save, *dbfilename, *appendfilename;
     bool appendonly;
@@ -62,6 +64,10 @@ typedef struct config {
     char *data_dir;             /* storage engine directory ("" = <dir>/strata-data when appendonly) */
     bool aof_load_truncated, wal_truncate_corrupt;
     long long wal_segment_size, key_load_delay;
+    /* storage engine (storage.c, docs/storage.md) */
+    long long flush_dirty_bytes, flush_interval_ms;
+    long long lsm_block_size, lsm_bloom_bits_per_key, lsm_l0_compaction_trigger;
+    long long lsm_level1_bytes, lsm_target_file_bytes;
     /* introspection */
     long long slowlog_log_slower_than, slowlog_max_len, latency_monitor_threshold;
     int enable_debug_cmd;       /* PROTECTED_* below */

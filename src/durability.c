@@ -32,6 +32,7 @@
 #include "memory.h"
 #include "multi.h"
 #include "server.h"
+#include "storage.h"
 #include "util.h"
 #include "wstream.h"
 
@@ -80,6 +81,8 @@ bool durability_gate(client *c, const command *cmd) {
 
 static int apply(void *priv, const wal_rec *r) {
     int ndbs = ks_ndbs();
+    /* FLUSHDB/SWAPDB edits of the LSM carry the record's seq (storage.h) */
+    storage_set_replay_seq(r->seq);
     if ((int64_t)r->db >= ndbs || (r->op == WALF_SWAPDB && (int64_t)r->db2 >= ndbs)) {
         log_warning("WAL record seq %" PRIu64 " names database %u but 'databases' is %d", r->seq,
                     r->op == WALF_SWAPDB && r->db2 >= (uint32_t)ndbs ? r->db2 : r->db, ndbs);
@@ -149,6 +152,15 @@ static void *loader_main(void *arg) {
     pthread_setname_np(pthread_self(), "strata-loader");
     int64_t t0 = util_ms();
     atomic_store(&ld.start_ms, t0);
+    /* The storage engine's key directory first (storage.c), then the WAL
+     * records it does not hold yet. */
+    if (storage_enabled() && !storage_recover()) goto fail;
+    if (!cfg.appendonly) {
+        storage_start();
+        atomic_store(&dur_loading, 0);
+        mem_thread_exit();
+        return NULL;
+    }
     uint64_t *starts, total = 0;
     int ns = wal_list_segments(wal_dir, &starts);
     for (int i = 0; i < ns; i++) {
@@ -162,7 +174,7 @@ static void *loader_main(void *arg) {
     atomic_store(&ld.total_bytes, total);
     if (total > (16u << 20)) log_notice("Loading the write-ahead log: %d segments, %" PRIu64 " bytes", ns, total);
     wal_replay_opts o = {
-        .after_seq = 0,   /* the storage integration passes lsm_durable_seq() here */
+        .after_seq = storage_durable_seq(),   /* 0 without the storage engine */
         .load_truncated = cfg.aof_load_truncated,
         .skip_corrupt = cfg.wal_truncate_corrupt,
         .repair = true,
@@ -172,6 +184,7 @@ static void *loader_main(void *arg) {
     wal_replay_result res;
     char err[4600] = "";
     enum wal_replay_status st = wal_replay(wal_dir, &o, &res, err, sizeof(err));
+    storage_set_replay_seq(0);
     atomic_store(&ld.done_bytes, res.bytes);
     atomic_store(&ld.records, res.records);
     if (st != WAL_REPLAY_OK) {
@@ -203,6 +216,7 @@ static void *loader_main(void *arg) {
         goto fail;
     }
     atomic_store(&ld.last_load_ms, util_ms() - t0);
+    storage_start();    /* the flush thread, once the keyspace is whole */
     if (res.records)
         log_notice("DB loaded from the write-ahead log: %.3f seconds (%" PRIu64 " records, %d segments)",
                    (double)(util_ms() - t0) / 1000.0, res.records, res.segments);
@@ -225,14 +239,14 @@ void durability_setup(void) {
         snprintf(data_dir, sizeof(data_dir), "%s/strata-data", cwd);
     }
     snprintf(wal_dir, sizeof(wal_dir), "%s/wal", data_dir);
-    if (cfg.appendonly) atomic_store(&dur_loading, 1);
+    if (cfg.appendonly || (cfg.data_dir && cfg.data_dir[0])) atomic_store(&dur_loading, 1);
 }
 
 static void on_appendonly(void);
 
 void durability_start(void) {
     config_watch("appendonly", on_appendonly);
-    if (!cfg.appendonly) return;
+    if (!cfg.appendonly && !storage_enabled()) return;
     if (pthread_create(&loader, NULL, loader_main, NULL) == 0) loader_started = true;
     else loader_main(NULL);
 }
@@ -240,6 +254,7 @@ void durability_start(void) {
 void durability_teardown(void) {
     if (loader_started) pthread_join(loader, NULL);
     loader_started = false;
+    storage_teardown();     /* the final flush, before the log closes */
     pthread_mutex_lock(&toggle_lock);
     ws_stop();
     wal_close();
@@ -269,6 +284,18 @@ static void enable(void) {
     ks_lockset ls;
     ks_lockset_init(&ls);
     ks_lockset_all(&ls);
+    if (storage_enabled()) {
+        /* The SSTables hold the state: log from now on, and flush so that
+         * every write made before the log existed is durable too. */
+        ks_lockset_lock(&ls);
+        ws_start(base);
+        ks_lockset_unlock(&ls);
+        char serr[512];
+        atomic_fetch_add(&snapshots, 1);   /* the log's new base, as a rewrite is */
+        if (storage_save(serr, sizeof(serr)) != 0) log_warning("Write-ahead log on, but the flush failed: %s", serr);
+        else log_notice("Write-ahead log on (storage engine flushed)");
+        return;
+    }
     ks_lockset_lock(&ls);
     ws_start(base);
     ws_log_marker(WALF_SNAP_BEGIN);
@@ -329,17 +356,22 @@ void durability_info(char *buf, size_t cap) {
     wal_stats st;
     wal_get_stats(&st);
     /* Redis 7.0's fields, in its order; nothing forks here, so the
-     * fork/COW ones are zero. */
+     * fork/COW ones are zero. rdb_*: a flush to level 0 is strata's "save"
+     * (storage.c). */
+    storage_info si;
+    storage_get_info(&si);
     OUT("current_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
         "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n"
-        "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\n"
-        "rdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\n"
-        "rdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n"
+        "rdb_changes_since_last_save:%lld\r\nrdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
+        "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
+        "rdb_saves:%llu\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n"
         "aof_enabled:%d\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
         "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n"
         "aof_rewrites:%lld\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:%s\r\n"
         "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-        (long long)srv.start_ms / 1000, on || (cfg.appendonly && loading), (long long)atomic_load(&snapshots),
+        si.changes_since_last_save, si.flush_in_progress ? 1 : 0, si.last_save_time,
+        si.last_flush_ok ? "ok" : "err", si.last_flush_time_sec, si.current_flush_time_sec,
+        (unsigned long long)si.flushes, on || (cfg.appendonly && loading), (long long)atomic_load(&snapshots),
         e ? "err" : "ok");
     if (on) {
         OUT("aof_current_size:%" PRIu64 "\r\naof_base_size:0\r\naof_pending_rewrite:0\r\n"

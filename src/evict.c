@@ -25,6 +25,7 @@
 #include "log.h"
 #include "memory.h"
 #include "multi.h"
+#include "storage.h"
 #include "util.h"
 
 #define EVPOOL_SIZE 16          /* Redis's pool size */
@@ -47,6 +48,7 @@ static _Thread_local evict_pool *tl_pool;
 static _Thread_local unsigned tl_next_db;
 
 static _Atomic uint64_t stat_evicted;
+static _Atomic uint64_t stat_spilled;       /* values spilled (policy spill) */
 static _Atomic int64_t exceeded_since_us;   /* 0: used_memory is not over the limit */
 static _Atomic uint64_t exceeded_total_us;
 static _Atomic bool continue_pending;       /* an eviction ran out of time */
@@ -64,7 +66,7 @@ static bool policy_random(int p) { return p == MM_ALLKEYS_RANDOM || p == MM_VOLA
  * 255 - frequency for LFU, how soon it expires for volatile-ttl). */
 static uint64_t score_of(int policy, const ks_entry *e) {
     switch (policy) {
-    case MM_ALLKEYS_LRU: case MM_VOLATILE_LRU:
+    case MM_ALLKEYS_LRU: case MM_VOLATILE_LRU: case MM_SPILL:
         return ks_entry_idle_seconds(e);
     case MM_ALLKEYS_LFU: case MM_VOLATILE_LFU:
         return 255 - ks_entry_lfu(e);
@@ -120,6 +122,8 @@ typedef struct sample_ctx {
  * (leftmost) one if the new entry beats it. */
 static void pool_consider(void *priv, const ks_entry *e) {
     sample_ctx *ctx = priv;
+    /* spill: only clean values that are on disk may leave RAM */
+    if (ctx->pool->policy == MM_SPILL && !ks_entry_spillable(e)) return;
     pool_entry *pool = ctx->pool->e;
     uint64_t score = score_of(ctx->pool->policy, e);
     int k = 0;
@@ -197,6 +201,78 @@ static size_t evict_one_pooled(int policy, int *dbs, int *ndbs) {
     }
 }
 
+static size_t counted(size_t used);
+
+/* Spill one value chosen by LRU among the spillable entries sampled. Most
+ * sampled entries may be spilled already or dirty, so each round samples
+ * more than maxmemory-samples, and a few rounds that find nothing mean
+ * nothing is spillable now (everything in RAM is dirty): return 0. */
+static size_t spill_one(int *dbs, int ndbs) {
+    evict_pool *pool = pool_get(MM_SPILL);
+    unsigned samples = cfg.maxmemory_samples > 16 ? (unsigned)cfg.maxmemory_samples : 16;
+    int64_t now = util_ms();
+    for (int round = 0; round < 8; round++) {
+        for (int i = 0; i < ndbs; i++) {
+            sample_ctx ctx = {pool, dbs[i]};
+            ks_evict_sample(dbs[i], false, samples, pool_consider, &ctx);
+        }
+        for (int k = EVPOOL_SIZE - 1; k >= 0; k--) {
+            pool_entry *p = &pool->e[k];
+            if (!p->used) continue;
+            p->used = false;
+            ks_key key = ks_key_make(p->buf, p->len);
+            ks_lock_key(&key);
+            size_t freed = do_ks_spill(p->db, &key, now);
+            ks_unlock_key(&key);
+            if (freed) {
+                atomic_fetch_add_explicit(&stat_spilled, 1, memory_order_relaxed);
+                return freed;
+            }
+        }
+    }
+    return 0;
+}
+
+/* maxmemory-policy spill: free values of cold clean entries until under
+ * the limit. When nothing is spillable, wake the flusher (which makes
+ * dirty entries clean) and let the command run: writes are refused only
+ * while the disk is failing, or with the engine off. The overshoot is
+ * bounded by what is written while one flush runs (docs/storage.md). */
+static enum evict_result spill_perform(size_t used, unsigned long long limit, uint64_t budget) {
+    if (!storage_enabled()) return EVICT_FAIL;
+    int64_t start = util_mono_us();
+    bool live = mem_is_live();
+    size_t tofree = counted(used) - limit, freed = 0;
+    int dbs[1024];
+    int ndbs = candidate_dbs(false, dbs);
+    unsigned keys = 0;
+    for (;;) {
+        size_t f = ndbs ? spill_one(dbs, ndbs) : 0;
+        if (!f) {
+            storage_request_flush(STORAGE_FLUSH_MEMORY);
+            return storage_writes_failing() ? EVICT_FAIL : EVICT_OK;
+        }
+        freed += f;
+        keys++;
+        mem_note_freed(f);
+        if (live ? counted(mem_used()) <= limit : freed >= tofree) break;
+        if (keys % 16 == 0 && (uint64_t)(util_mono_us() - start) > budget) {
+            atomic_store(&continue_pending, true);
+            return EVICT_RUNNING;
+        }
+    }
+    atomic_store(&continue_pending, false);
+    return EVICT_OK;
+}
+
+enum evict_result evict_spill_background(uint64_t budget_us) {
+    unsigned long long limit = cfg.maxmemory;
+    if (!limit || cfg.maxmemory_policy != MM_SPILL) return EVICT_OK;
+    size_t used = mem_used();
+    if (used <= limit || counted(used) <= limit) return EVICT_OK;
+    return spill_perform(used, limit, budget_us);
+}
+
 typedef struct pick_ctx {
     char *buf;
     size_t len;
@@ -260,6 +336,10 @@ enum evict_result evict_perform(void) {
     int policy = cfg.maxmemory_policy;
     if (policy == MM_NOEVICTION) {
         result = EVICT_FAIL;
+        goto done;
+    }
+    if (policy == MM_SPILL) {
+        result = spill_perform(used, limit, time_limit_us(cfg.maxmemory_eviction_tenacity));
         goto done;
     }
     uint64_t budget = time_limit_us(cfg.maxmemory_eviction_tenacity);
@@ -340,6 +420,7 @@ void evict_cron(void) {
 /* ---- stats ------------------------------------------------------------------ */
 
 uint64_t evict_stat_evicted(void) { return atomic_load(&stat_evicted); }
+uint64_t evict_stat_spilled(void) { return atomic_load(&stat_spilled); }
 
 uint64_t evict_stat_exceeded_current_ms(void) {
     int64_t since = atomic_load(&exceeded_since_us);

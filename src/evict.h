@@ -60,6 +60,11 @@ void evict_thread_exit(void);
  * eviction-exceeded times in ms (total, and the current episode). */
 size_t evict_not_counted(void);
 uint64_t evict_stat_evicted(void);
+uint64_t evict_stat_spilled(void);      /* values moved to disk by policy spill */
+/* Policy spill, from the flush thread: spill cold values for up to
+ * budget_us while used_memory is over maxmemory, so the reactors rarely
+ * have to (docs/storage.md). Holds one shard lock at a time. */
+enum evict_result evict_spill_background(uint64_t budget_us);
 uint64_t evict_stat_exceeded_total_ms(void);
 uint64_t evict_stat_exceeded_current_ms(void);
 void evict_stat_reset(void);

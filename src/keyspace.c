@@ -42,6 +42,12 @@
 #define F_RAW    0x02
 #define F_NOINT  0x04   /* never report encoding int (INCRBYFLOAT results) */
 #define F_UNSHARED 0x08 /* OBJECT REFCOUNT 1 even for 0..9999 (COPY) */
+/* Storage engine bits (docs/storage.md); all zero when the engine is off. */
+#define F_DIRTY    0x10 /* changed since it was last collected by a flush */
+#define F_SPILLED  0x20 /* value only on disk: the entry holds vlen 0 */
+#define F_ONDISK   0x40 /* some version may be in an SSTable: a delete leaves a tombstone */
+#define F_FLUSHING 0x80 /* collected by the flush in flight: not spillable until it commits */
+#define F_STORAGE  (F_DIRTY | F_SPILLED | F_ONDISK | F_FLUSHING)
 
 struct ks_entry {
     ks_entry *next;
@@ -68,9 +74,20 @@ typedef struct ks_table {
     uint64_t expire_cursor; /* active-expire position (reverse-binary) */
 } ks_table;
 
+/* A delete of a key that may be on disk, waiting for the next flush to
+ * write it as a tombstone. db is logical (SWAPDB swaps it, FLUSHDB drops
+ * it, both under every shard lock). */
+typedef struct ks_tomb {
+    struct ks_tomb *next;
+    int db;
+    size_t klen;
+    char key[];
+} ks_tomb;
+
 typedef struct ks_shard {
     pthread_mutex_t lock;
     ks_table *dbs;
+    ks_tomb *tombs;         /* pending tombstones (storage engine only) */
 } __attribute__((aligned(64))) ks_shard;
 
 static ks_shard *shards;
@@ -80,6 +97,13 @@ static uint64_t hash_seed;
 static _Atomic uint32_t clock_sec;
 static _Atomic uint64_t stat_expired;
 static _Atomic bool expiry_paused;   /* CLIENT PAUSE: see ks_pause_expiry */
+
+/* Storage engine (docs/storage.md). `st_on` is written once at start,
+ * before any other thread exists; with the engine off every hook below
+ * costs one predictable branch. */
+static bool st_on;
+static const ks_storage_ops *st_ops;
+static _Atomic uint64_t st_dirty, st_spilled, st_tombs, st_dirty_bytes;
 
 /* Hit/miss counters are per thread: a shared atomic would bounce one cache
  * line between reactor threads on every GET. */
@@ -200,6 +224,7 @@ void ks_setup(unsigned n, int dbs) {
     if (!shards) abort();
     for (unsigned i = 0; i < n; i++) {
         pthread_mutex_init(&shards[i].lock, NULL);
+        shards[i].tombs = NULL;
         shards[i].dbs = xcalloc((size_t)dbs, sizeof(ks_table));
         for (int d = 0; d < dbs; d++) shards[i].dbs[d].rehash_idx = -1;
     }
@@ -214,6 +239,8 @@ static void table_free(ks_table *t) {
             ks_entry *e = t->b[i][j];
             while (e) {
                 ks_entry *n = e->next;
+                if (e->flags & F_DIRTY) atomic_fetch_sub_explicit(&st_dirty, 1, memory_order_relaxed);
+                if (e->flags & F_SPILLED) atomic_fetch_sub_explicit(&st_spilled, 1, memory_order_relaxed);
                 free(e);
                 e = n;
             }
@@ -224,9 +251,24 @@ static void table_free(ks_table *t) {
     t->rehash_idx = -1;
 }
 
+static void tombs_free(ks_shard *sh, int only_db) {
+    ks_tomb **p = &sh->tombs;
+    while (*p) {
+        ks_tomb *t = *p;
+        if (only_db >= 0 && t->db != only_db) {
+            p = &t->next;
+            continue;
+        }
+        *p = t->next;
+        free(t);
+        atomic_fetch_sub_explicit(&st_tombs, 1, memory_order_relaxed);
+    }
+}
+
 void ks_teardown(void) {
     if (!shards) return;
     for (unsigned i = 0; i < nshards; i++) {
+        tombs_free(&shards[i], -1);
         for (int d = 0; d < ndbs; d++) table_free(&shards[i].dbs[d]);
         free(shards[i].dbs);
         pthread_mutex_destroy(&shards[i].lock);
@@ -266,6 +308,8 @@ static inline void shard_unlock(unsigned s) {
     if (!tl_exclusive) pthread_mutex_unlock(&shards[s].lock);
 }
 
+void ks_lock_shard(unsigned s) { shard_lock(s); }
+void ks_unlock_shard(unsigned s) { shard_unlock(s); }
 void ks_lock_key(const ks_key *k) { shard_lock(ks_shard_of(k)); }
 void ks_unlock_key(const ks_key *k) { shard_unlock(ks_shard_of(k)); }
 
@@ -411,14 +455,78 @@ static int slot_table(ks_table *t, ks_entry **slot, const ks_key *k) {
     return 1;
 }
 
-static void unlink_free(ks_table *t, ks_entry **slot, int which) {
+/* ---- storage engine bookkeeping (docs/storage.md) ---------------------- */
+
+static void tomb_push(unsigned s, int db, const char *key, size_t klen) {
+    ks_tomb *t = xmalloc(sizeof(*t) + klen);
+    t->db = db;
+    t->klen = klen;
+    memcpy(t->key, key, klen);
+    t->next = shards[s].tombs;
+    shards[s].tombs = t;
+    atomic_fetch_add_explicit(&st_tombs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st_dirty_bytes, klen + 16, memory_order_relaxed);
+}
+
+/* An entry leaves the table for good (delete, expiry, eviction): counters,
+ * and a tombstone if some version of it may be on disk. k may be NULL. */
+static void entry_dropped(int db, const ks_key *k, const ks_entry *e) {
+    if (!st_on) return;
+    if (e->flags & F_DIRTY) atomic_fetch_sub_explicit(&st_dirty, 1, memory_order_relaxed);
+    if (e->flags & F_SPILLED) atomic_fetch_sub_explicit(&st_spilled, 1, memory_order_relaxed);
+    if (e->flags & F_ONDISK) {
+        layout l;
+        entry_layout(e, &l);
+        unsigned s = k ? ks_shard_of(k)
+                       : (unsigned)(XXH3_64bits_withSeed(l.key, l.klen, hash_seed) & (nshards - 1));
+        tomb_push(s, db, (const char *)l.key, l.klen);
+    }
+}
+
+/* A write changed e (old_bits: the storage bits before, 0 for a new key):
+ * it is dirty until the next flush collects it, and holds its value. */
+static inline void entry_written(ks_entry *e, uint8_t old_bits) {
+    if (!st_on) return;
+    if (old_bits & F_SPILLED) atomic_fetch_sub_explicit(&st_spilled, 1, memory_order_relaxed);
+    if (!(old_bits & F_DIRTY)) atomic_fetch_add_explicit(&st_dirty, 1, memory_order_relaxed);
+    e->flags = (uint8_t)((e->flags & ~F_STORAGE) | (old_bits & (F_ONDISK | F_FLUSHING)) | F_DIRTY);
+    layout l;
+    entry_layout(e, &l);
+    atomic_fetch_add_explicit(&st_dirty_bytes, l.klen + l.vlen + 16, memory_order_relaxed);
+}
+
+static void unlink_free(int db, const ks_key *k, ks_table *t, ks_entry **slot, int which) {
     ks_entry *e = *slot;
     *slot = e->next;
     t->used[which]--;
     atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
     if (e->flags & F_EXPIRE) nexp_add(t, -1);
+    entry_dropped(db, k, e);
     free(e);
     maybe_resize(t);
+}
+
+/* Read a spilled entry's value back from disk into a new allocation that
+ * replaces it in its chain (the caller holds the shard lock: the disk read
+ * happens under it, docs/storage.md). Returns the new entry, or NULL when
+ * the read failed (logged by the storage layer). */
+static ks_entry *materialize(int db, const ks_key *k, ks_entry **slot) {
+    ks_entry *e = *slot;
+    char *val = NULL;
+    size_t vlen = 0;
+    unsigned vflags = 0;
+    if (st_ops->load(db, k->ptr, k->len, &val, &vlen, &vflags) != 0) return NULL;
+    layout l;
+    entry_layout(e, &l);
+    ks_entry *n = entry_new(k, val, vlen, entry_expire_l(e, &l), vflags);
+    free(val);
+    n->clock = e->clock;
+    n->flags = (uint8_t)((n->flags & ~F_STORAGE) | (e->flags & (F_ONDISK | F_FLUSHING | F_DIRTY)));
+    n->next = e->next;
+    *slot = n;
+    free(e);
+    atomic_fetch_sub_explicit(&st_spilled, 1, memory_order_relaxed);
+    return n;
 }
 
 static inline bool expired(const ks_entry *e, int64_t now) {
@@ -430,19 +538,28 @@ static inline bool expired(const ks_entry *e, int64_t now) {
 
 /* ---- public single-key operations -------------------------------------- */
 
-ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms) {
+ks_entry *do_ks_find_meta(int db, const ks_key *k, int64_t now_ms) {
     ks_table *t = table_of(db, k);
     ks_entry **slot = find_slot(t, k);
     if (!slot) return NULL;
     if (expired(*slot, now_ms)) {
         if (atomic_load_explicit(&expiry_paused, memory_order_relaxed)) return NULL;
         if (ws_on()) ws_log_del(db, k->ptr, k->len);
-        unlink_free(t, slot, slot_table(t, slot, k));
+        unlink_free(db, k, t, slot, slot_table(t, slot, k));
         atomic_fetch_add_explicit(&stat_expired, 1, memory_order_relaxed);
         watch_touch_key(db, k);
         return NULL;
     }
     return *slot;
+}
+
+ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms) {
+    ks_entry *e = do_ks_find_meta(db, k, now_ms);
+    if (e && (e->flags & F_SPILLED)) {
+        ks_entry **slot = find_slot(table_of(db, k), k);
+        e = materialize(db, k, slot);
+    }
+    return e;
 }
 
 ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
@@ -453,11 +570,13 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
     if (!slot) {
         if (flags & KS_KEEPTTL) expire_ms = KS_NO_EXPIRE;
         ks_entry *e = entry_new(k, val, vlen, expire_ms, flags);
+        entry_written(e, 0);
         link_new(t, k, e);
         if (ws_on()) log_entry(db, e);
         return e;
     }
     ks_entry *old = *slot;
+    uint8_t old_bits = old->flags & F_STORAGE;
     layout l;
     entry_layout(old, &l);
     if (flags & KS_KEEPTTL) expire_ms = entry_expire_l(old, &l);
@@ -484,6 +603,7 @@ ks_entry *do_ks_set(int db, const ks_key *k, const char *val, size_t vlen,
         *slot = e;
         free(old);
     }
+    entry_written(e, old_bits);
     if (had_exp && !has_exp) nexp_add(t, -1);
     if (!had_exp && has_exp) nexp_add(t, 1);
     if (ws_on()) log_entry(db, e);
@@ -495,7 +615,9 @@ char *do_ks_resize(int db, const ks_key *k, size_t newlen) {
     ks_entry **slot = find_slot(t, k);
     if (!slot) return NULL;
     watch_touch_key(db, k);
+    if (((*slot)->flags & F_SPILLED) && !materialize(db, k, slot)) return NULL;
     ks_entry *e = *slot;
+    entry_written(e, e->flags & F_STORAGE);
     layout l;
     entry_layout(e, &l);
     bool has_exp = e->flags & F_EXPIRE;
@@ -542,7 +664,7 @@ bool do_ks_delete(int db, const ks_key *k, int64_t now_ms) {
     bool live = !expired(*slot, now_ms);
     if (!live) atomic_fetch_add_explicit(&stat_expired, 1, memory_order_relaxed);
     if (ws_on()) ws_log_del(db, k->ptr, k->len);
-    unlink_free(t, slot, slot_table(t, slot, k));
+    unlink_free(db, k, t, slot, slot_table(t, slot, k));
     return live;
 }
 
@@ -551,7 +673,10 @@ bool do_ks_set_expire(int db, const ks_key *k, int64_t expire_ms) {
     ks_entry **slot = find_slot(t, k);
     if (!slot) return false;
     watch_touch_key(db, k);
+    /* A dirty entry always holds its value (the flush writes it whole). */
+    if (((*slot)->flags & F_SPILLED) && !materialize(db, k, slot)) return false;
     ks_entry *e = *slot;
+    entry_written(e, e->flags & F_STORAGE);
     layout l;
     entry_layout(e, &l);
     bool had = e->flags & F_EXPIRE, has = expire_ms != KS_NO_EXPIRE;
@@ -586,6 +711,12 @@ int do_ks_move(int src, int dst, const ks_key *k, int64_t now_ms) {
     atomic_fetch_sub_explicit(&ts->count, 1, memory_order_relaxed);
     if (e->flags & F_EXPIRE) nexp_add(ts, -1);
     maybe_resize(ts);
+    if (st_on) {
+        /* For the disk a move is a delete in src and a new key in dst. */
+        entry_dropped(src, k, e);
+        e->flags &= (uint8_t)~F_STORAGE;
+        entry_written(e, 0);
+    }
     link_new(td, k, e);
     if (ws_on()) {
         ws_log_del(src, k->ptr, k->len);
@@ -606,6 +737,9 @@ const char *ks_entry_key(const ks_entry *e, size_t *len) {
 }
 
 const char *ks_entry_val(const ks_entry *e, size_t *len) {
+    /* Invariant: only do_ks_find's entries are read for their value, and
+     * it loads spilled ones; a spilled entry here is a caller's bug. */
+    if (e->flags & F_SPILLED) abort();
     layout l;
     entry_layout(e, &l);
     *len = l.vlen;
@@ -751,6 +885,10 @@ static void flush_dbs(int only_db) {
     ks_lockset_lock(&ls);
     watch_touch_flush(only_db, present);
     if (ws_on()) ws_log_flushdb(only_db);
+    if (st_on) {
+        for (unsigned s = 0; s < nshards; s++) tombs_free(&shards[s], only_db);
+        st_ops->drop_db(only_db);
+    }
     for (unsigned s = 0; s < nshards; s++)
         for (int d = 0; d < ndbs; d++) {
             if (only_db >= 0 && d != only_db) continue;
@@ -774,6 +912,13 @@ void ks_swapdb(int a, int b) {
     ks_lockset_lock(&ls);
     watch_touch_swap(a, b, present);
     if (ws_on()) ws_log_swapdb(a, b);
+    if (st_on) {
+        for (unsigned s = 0; s < nshards; s++)
+            for (ks_tomb *t = shards[s].tombs; t; t = t->next)
+                if (t->db == a) t->db = b;
+                else if (t->db == b) t->db = a;
+        st_ops->swap_db(a, b);
+    }
     for (unsigned s = 0; s < nshards; s++) {
         ks_table tmp;
         memcpy(&tmp, &shards[s].dbs[a], sizeof(tmp));
@@ -949,6 +1094,7 @@ static uint64_t expire_chunk(ks_table *t, int db, int64_t now, uint64_t *checked
                         t->used[i]--;
                         atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
                         nexp_add(t, -1);
+                        entry_dropped(db, NULL, e);
                         free(e);
                         removed++;
                         continue;
@@ -1079,7 +1225,7 @@ size_t do_ks_evict(int db, const ks_key *k, bool volatile_only) {
     size_t freed = util_alloc_size(*slot);
     watch_touch_key(db, k);
     if (ws_on()) ws_log_del(db, k->ptr, k->len);
-    unlink_free(t, slot, slot_table(t, slot, k));
+    unlink_free(db, k, t, slot, slot_table(t, slot, k));
     return freed ? freed : 1;
 }
 
@@ -1130,3 +1276,119 @@ void ks_stat_reset(void) {
 void ks_clock_update(int64_t now_ms) {
     atomic_store_explicit(&clock_sec, (uint32_t)(now_ms / 1000), memory_order_relaxed);
 }
+
+/* ---- storage engine (docs/storage.md) -------------------------------------
+ * The keyspace stays the key directory: every key and expiry is in RAM;
+ * values of clean entries may be only on disk (F_SPILLED). These functions
+ * are storage.c's view of the tables: loading, spilling, collecting dirty
+ * entries and pending tombstones for a flush, and rebuilding at start. */
+
+void ks_storage_enable(const ks_storage_ops *ops) {
+    st_ops = ops;
+    st_on = ops != NULL;
+}
+
+bool ks_entry_spillable(const ks_entry *e) {
+    return (e->flags & (F_DIRTY | F_SPILLED | F_ONDISK | F_FLUSHING)) == F_ONDISK;
+}
+
+size_t do_ks_spill(int db, const ks_key *k, int64_t now_ms) {
+    if (!st_on) return 0;
+    ks_table *t = table_of(db, k);
+    ks_entry **slot = find_slot(t, k);
+    if (!slot || !ks_entry_spillable(*slot) || expired(*slot, now_ms)) return 0;
+    ks_entry *e = *slot;
+    layout l;
+    entry_layout(e, &l);
+    if (l.vlen == 0) return 0;
+    ks_entry *n = entry_new(k, NULL, 0, entry_expire_l(e, &l), 0);
+    n->clock = e->clock;
+    n->flags = (uint8_t)(e->flags | F_SPILLED);
+    n->next = e->next;
+    size_t before = util_alloc_size(e), after = util_alloc_size(n);
+    *slot = n;
+    free(e);
+    atomic_fetch_add_explicit(&st_spilled, 1, memory_order_relaxed);
+    return before > after ? before - after : 1;
+}
+
+size_t ks_flush_collect(unsigned s, ks_collect_fn *fn, void *priv) {
+    size_t n = 0;
+    shard_lock(s);
+    for (int d = 0; d < ndbs; d++) {
+        ks_table *t = &shards[s].dbs[d];
+        for (int i = 0; i < 2; i++)
+            for (uint64_t j = 0; j < t->size[i]; j++)
+                for (ks_entry *e = t->b[i][j]; e; e = e->next) {
+                    if (!(e->flags & F_DIRTY)) continue;
+                    layout l;
+                    entry_layout(e, &l);
+                    ks_flush_rec r = {d, (const char *)l.key, l.klen, (const char *)l.val, l.vlen,
+                                      entry_expire_l(e, &l), ks_entry_set_flags(e), false};
+                    fn(priv, &r);
+                    e->flags = (uint8_t)((e->flags & ~F_DIRTY) | F_ONDISK | F_FLUSHING);
+                    atomic_fetch_sub_explicit(&st_dirty, 1, memory_order_relaxed);
+                    n++;
+                }
+    }
+    ks_tomb *tb = shards[s].tombs;
+    shards[s].tombs = NULL;
+    while (tb) {
+        ks_tomb *next = tb->next;
+        ks_flush_rec r = {tb->db, tb->key, tb->klen, NULL, 0, KS_NO_EXPIRE, 0, true};
+        fn(priv, &r);
+        free(tb);
+        atomic_fetch_sub_explicit(&st_tombs, 1, memory_order_relaxed);
+        n++;
+        tb = next;
+    }
+    shard_unlock(s);
+    return n;
+}
+
+void do_ks_flush_done(int db, const ks_key *k, bool tombstone, bool ok) {
+    if (!ok && tombstone) {
+        tomb_push(ks_shard_of(k), db, k->ptr, k->len);
+        return;
+    }
+    ks_entry **slot = find_slot(table_of(db, k), k);
+    if (!slot) return;   /* deleted since: that delete left a tombstone */
+    ks_entry *e = *slot;
+    e->flags &= (uint8_t)~F_FLUSHING;
+    if (!ok && !(e->flags & F_DIRTY)) {
+        e->flags |= F_DIRTY;
+        atomic_fetch_add_explicit(&st_dirty, 1, memory_order_relaxed);
+    }
+}
+
+bool ks_restore(int db, const char *key, size_t klen, const char *val, size_t vlen,
+                int64_t expire_ms, unsigned flags) {
+    ks_key k = ks_key_make(key, klen);
+    ks_lock_key(&k);
+    ks_table *t = table_of(db, &k);
+    bool fresh = find_slot(t, &k) == NULL;
+    if (fresh) {
+        ks_entry *e = entry_new(&k, val, val ? vlen : 0, expire_ms, flags);
+        e->flags |= F_ONDISK;
+        if (!val) {
+            e->flags |= F_SPILLED;
+            atomic_fetch_add_explicit(&st_spilled, 1, memory_order_relaxed);
+        }
+        link_new(t, &k, e);
+    }
+    ks_unlock_key(&k);
+    return fresh;
+}
+
+void ks_storage_stats(ks_storage_stat *st) {
+    st->dirty_keys = atomic_load_explicit(&st_dirty, memory_order_relaxed);
+    st->spilled_keys = atomic_load_explicit(&st_spilled, memory_order_relaxed);
+    st->pending_tombstones = atomic_load_explicit(&st_tombs, memory_order_relaxed);
+    st->dirty_bytes = atomic_load_explicit(&st_dirty_bytes, memory_order_relaxed);
+}
+
+uint64_t ks_dirty_bytes_take(void) {
+    return atomic_exchange_explicit(&st_dirty_bytes, 0, memory_order_relaxed);
+}
+
+uint64_t ks_dirty_bytes(void) { return atomic_load_explicit(&st_dirty_bytes, memory_order_relaxed); }

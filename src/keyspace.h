@@ -60,6 +60,11 @@ int ks_ndbs(void);
 ks_key ks_key_make(const char *ptr, size_t len);
 unsigned ks_shard_of(const ks_key *k);
 
+/* One shard by index (storage.c: a point no SWAPDB/FLUSHDB can cross,
+ * since those hold every shard). */
+void ks_lock_shard(unsigned s);
+void ks_unlock_shard(unsigned s);
+
 /* Single-key locking: the fast path for GET/SET and friends. */
 void ks_lock_key(const ks_key *k);
 void ks_unlock_key(const ks_key *k);
@@ -79,8 +84,16 @@ void ks_lockset_unlock(ks_lockset *ls);
 
 /* Lookup. Deletes and returns NULL if the entry expired before `now_ms`.
  * Does not update the access clock; callers that "read" call
- * ks_entry_touch (commands like TYPE/TTL/OBJECT IDLETIME do not). */
+ * ks_entry_touch (commands like TYPE/TTL/OBJECT IDLETIME do not).
+ * With the storage engine on, do_ks_find brings a spilled value back from
+ * disk (under the shard lock) before returning, so every command that
+ * reads a value through it works on spilled keys as on keys in RAM; it
+ * returns NULL if that read fails (the error is logged).
+ * do_ks_find_meta never touches the disk: the entry it returns may be
+ * spilled, and only its key, expiry, type and clock may be read
+ * (EXISTS, TTL, TYPE, EXPIRE's checks, OBJECT IDLETIME/FREQ, WATCH). */
 ks_entry *do_ks_find(int db, const ks_key *k, int64_t now_ms);
+ks_entry *do_ks_find_meta(int db, const ks_key *k, int64_t now_ms);
 
 /* Insert or replace the value. expire_ms: absolute ms or KS_NO_EXPIRE.
  * With KS_KEEPTTL the existing expiry (if any) is kept and expire_ms is
@@ -202,5 +215,63 @@ void ks_stat_reset(void);
 
 /* Coarse clock in seconds for LRU/idle time, advanced by the server cron. */
 void ks_clock_update(int64_t now_ms);
+
+/* ---- storage engine (storage.c, docs/storage.md) ----------------------
+ * Entries carry four storage bits: DIRTY (changed since the last flush
+ * collected it), SPILLED (the value is only on disk), ONDISK (some version
+ * may be in an SSTable, so deleting it leaves a tombstone in its shard's
+ * pending list) and FLUSHING (collected by the flush in flight; not
+ * spillable until that flush commits). A dirty entry is never spilled.
+ *
+ * ops: load a spilled value (malloc'ed into *val; 0 ok, else the read
+ * failed); drop_db / swap_db are called with every shard lock held, by
+ * FLUSHDB (db, or -1 for FLUSHALL) and SWAPDB. ks_storage_enable must be
+ * called before any other thread runs; NULL (the default) is engine off. */
+typedef struct ks_storage_ops {
+    int (*load)(int db, const char *key, size_t klen, char **val, size_t *vlen, unsigned *flags);
+    void (*drop_db)(int db);
+    void (*swap_db)(int a, int b);
+} ks_storage_ops;
+void ks_storage_enable(const ks_storage_ops *ops);
+
+/* Spill: free the value of a clean, on-disk, not-flushing entry (caller
+ * holds the shard lock). Returns the bytes freed, 0 if k is not
+ * spillable now. */
+bool ks_entry_spillable(const ks_entry *e);
+size_t do_ks_spill(int db, const ks_key *k, int64_t now_ms);
+
+/* Flush collection: under shard s's lock, call fn for every dirty entry of
+ * every db (marking it ONDISK|FLUSHING, no longer DIRTY) and for every
+ * pending tombstone (removing it). The record's pointers are valid only
+ * during the call. Returns the number of records. */
+typedef struct ks_flush_rec {
+    int db;                 /* logical */
+    const char *key;
+    size_t klen;
+    const char *val;        /* NULL for a tombstone */
+    size_t vlen;
+    int64_t expire_ms;
+    unsigned flags;         /* KS_RAW / KS_NOINT / KS_UNSHARED */
+    bool tombstone;
+} ks_flush_rec;
+typedef void ks_collect_fn(void *priv, const ks_flush_rec *r);
+size_t ks_flush_collect(unsigned s, ks_collect_fn *fn, void *priv);
+/* After the flush committed (ok) or failed: clear FLUSHING; on failure the
+ * record is dirty again (or its tombstone pending again). Caller holds
+ * k's shard lock. */
+void do_ks_flush_done(int db, const ks_key *k, bool tombstone, bool ok);
+
+/* Start-up: insert a key read from the SSTables (val NULL: spilled), clean
+ * and ONDISK. Locks the shard itself. False if the key already existed. */
+bool ks_restore(int db, const char *key, size_t klen, const char *val, size_t vlen,
+                int64_t expire_ms, unsigned flags);
+
+typedef struct ks_storage_stat {
+    uint64_t dirty_keys, spilled_keys, pending_tombstones, dirty_bytes;
+} ks_storage_stat;
+void ks_storage_stats(ks_storage_stat *st);
+/* Bytes written since the last take (the flush trigger); take resets it. */
+uint64_t ks_dirty_bytes(void);
+uint64_t ks_dirty_bytes_take(void);
 
 #endif

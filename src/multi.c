@@ -296,7 +296,7 @@ void cmd_watch(client *c) {
         ks_lock_key(&k);
         /* A key already expired is deleted now, so that its later removal
          * by expiry does not count as a change (Redis 7.0 behaves alike). */
-        do_ks_find(c->db, &k, now);
+        do_ks_find_meta(c->db, &k, now);
         watch_add(c, c->db, &k);
         ks_unlock_key(&k);
     }
@@ -313,7 +313,7 @@ void cmd_unwatch(client *c) {
 static void probe_watched(client *c, int64_t now) {
     for (int i = 0; i < c->nwatched; i++) {
         ks_key k = wk_key(c->watched[i]);
-        do_ks_find(c->watched[i]->db, &k, now);
+        do_ks_find_meta(c->watched[i]->db, &k, now);
     }
 }
 

@@ -1,5 +1,5 @@
 /* server.c: process lifecycle. Starts modules in dependency order (config,
- * log, keyspace, commands, pubsub, durability, networking) and stops them in reverse; owns the
+ * log, keyspace, storage, commands, pubsub, durability, networking) and stops them in reverse; owns the
  * main thread's event loop (listeners, signals, the clock cron), daemonize,
  * the pidfile, and graceful shutdown on SIGTERM/SIGINT/SHUTDOWN. */
 #include "server.h"
@@ -27,6 +27,7 @@
 #include "networking.h"
 #include "pubsub.h"
 #include "slowlog.h"
+#include "storage.h"
 #include "util.h"
 
 server_state srv;
@@ -179,12 +180,19 @@ int server_main(int argc, char **argv) {
     }
 
     ks_setup((unsigned)cfg.keyspace_shards, (int)cfg.databases);
+    durability_setup();
+    /* The storage engine opens its store before the listeners: a corrupt
+     * or unreadable store stops the start. The key directory is rebuilt
+     * by the loader (durability_start), under -LOADING. */
+    if (!storage_setup()) {
+        log_warning("Fatal: the storage engine could not open its data (see above); not starting.");
+        return 1;
+    }
     slowlog_setup();
     latency_setup();
     commands_setup();
     acl_setup();
     pubsub_setup();
-    durability_setup();
     if (!net_setup(main_base)) {
         log_warning("Failed listening on port %lld (tcp), aborting.", cfg.port);
         return 1;
@@ -212,7 +220,7 @@ int server_main(int argc, char **argv) {
 
     /* Reverse order of setup. */
     net_teardown();
-    durability_teardown();   /* the last records written and fsynced */
+    durability_teardown();   /* the final flush (storage), the last records written and fsynced */
     multi_teardown();   /* after every client is gone */
     event_free(shutdown_ev);
     event_free(sigterm_ev);

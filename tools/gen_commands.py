@@ -24,6 +24,7 @@ acl
 subscribe unsubscribe psubscribe punsubscribe publish pubsub ssubscribe
 sunsubscribe spublish monitor
 slowlog latency memory debug
+save bgsave lastsave
 """.split()
 # Subcommands a container serves; others answer "unknown subcommand".
 SUBS = {

@@ -339,8 +339,17 @@ static bool answers_ping(int port)
     return ok;
 }
 
+static hserver *start_argv_mode(const char *file, int line, int nextra,
+                                const char **extra, bool expect_exit);
+
 static hserver *start_argv(const char *file, int line, int nextra,
                            const char **extra)
+{
+    return start_argv_mode(file, line, nextra, extra, false);
+}
+
+static hserver *start_argv_mode(const char *file, int line, int nextra,
+                                const char **extra, bool expect_exit)
 {
     hserver *s = calloc(1, sizeof *s);
     if (!s)
@@ -430,6 +439,12 @@ static hserver *start_argv(const char *file, int line, int nextra,
 
     long long deadline = mono_ms() + 10000LL * slow;
     for (;;) {
+        if (expect_exit) {
+            if (reap(s) || mono_ms() >= deadline)
+                return s;
+            h_sleep_ms(10);
+            continue;
+        }
         if (reap(s)) {
             char d[100];
             describe_status(s->status, d, sizeof d);
@@ -464,6 +479,30 @@ hserver *h_start_at(const char *file, int line, const char *arg, ...)
         return NULL;
     track(TR_SERVER, s);
     return h_failed() ? NULL : s;
+}
+
+hserver *h_start_failing_at(const char *file, int line, const char *arg, ...)
+{
+    const char *extra[64];
+    int n = 0;
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < 64; a = va_arg(ap, const char *))
+        extra[n++] = a;
+    va_end(ap);
+    hserver *s = start_argv_mode(file, line, n, extra, true);
+    if (!s)
+        return NULL;
+    track(TR_SERVER, s);
+    if (s->running) {
+        kill(s->pid, SIGKILL);
+        h_wait_exit(s, 5000);
+        s->checked = true;
+        h_fail(file, line, "server pid %d kept running (expected it to refuse to start)", (int)s->pid);
+        return NULL;
+    }
+    s->checked = true;
+    return s;
 }
 
 hserver *h_shared_at(const char *file, int line)

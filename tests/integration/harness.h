@@ -85,6 +85,11 @@ typedef struct hserver {
  * in time. The server is stopped (and must exit 0) when the test ends. */
 hserver *h_start_at(const char *file, int line, const char *arg, ...);
 #define h_start(...) h_start_at(__FILE__, __LINE__, __VA_ARGS__)
+/* Start a server that must refuse to start: waits (up to 10 s) for it to
+ * exit and returns it with its wait status in ->status (judged by the
+ * caller; ->checked is set). Fails the test if it keeps running. */
+hserver *h_start_failing_at(const char *file, int line, const char *arg, ...);
+#define h_start_failing(...) h_start_failing_at(__FILE__, __LINE__, __VA_ARGS__)
 /* The default server shared by tests that need no special configuration;
  * started on first use and stopped (and checked) after the last test. */
 hserver *h_shared_at(const char *file, int line);

@@ -467,7 +467,7 @@ TEST(wal_corruption_refused_naming_the_file)
     START_WAL(s, dd, "always");
     CONNECT(c, s);
     for (int i = 0; i < 200; i++) EXPECT_CMD(c, "+OK", "SET key:%d value-%d", i, i);
-    h_stop(s);
+    crash(s);   /* a clean stop would flush everything to the LSM and empty the WAL */
     char seg[600];
     CHECK(segment_path(dd, 0, seg, sizeof(seg)));
     struct stat st;
@@ -524,7 +524,7 @@ TEST(wal_torn_tail_truncated_at_start)
     START_WAL(s, dd, "always");
     CONNECT(c, s);
     for (int i = 0; i < 20; i++) EXPECT_CMD(c, "+OK", "SET key:%d value-%d", i, i);
-    h_stop(s);
+    crash(s);   /* a clean stop would flush everything to the LSM and empty the WAL */
     char seg[600];
     CHECK(segment_path(dd, 0, seg, sizeof(seg)));
     struct stat st;
@@ -561,7 +561,7 @@ TEST(wal_loading_reply_during_recovery)
         CHECK(redisGetReply(c, (void **)&r) == REDIS_OK);
         freeReplyObject(r);
     }
-    h_stop(s);
+    crash(s);   /* a clean stop would flush everything to the LSM and empty the WAL */
     /* 1500 records x 1 ms: recovery takes 1.5 s */
     START_WALX(s2, dd, "no", "--key-load-delay", "1000");
     CONNECT(d, s2);
@@ -595,6 +595,7 @@ TEST(wal_config_set_appendonly)
     h_stop(tmp);
     START(s, "--data-dir", dd, "--appendfsync", "always", NULL);
     CONNECT(c, s);
+    CHECK(wait_loaded(c));   /* a data-dir starts the storage engine, which loads first */
     EXPECT_CMD(c, "+OK", "SET before 1");
     EXPECT_CMD(c, "+OK", "SET before-ttl 2 EX 1000");
     EXPECT_CMD(c, "+OK", "SELECT 7");

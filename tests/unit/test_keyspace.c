@@ -1210,3 +1210,158 @@ TEST(ks_evict_sample_and_evict) {
     CHECK_EQ(ks_dbsize(0), 4999);
     done();
 }
+
+/* ---- storage engine bits (docs/storage.md) --------------------------------
+ * A fake engine: load() answers from one remembered value; drop/swap count. */
+
+static int fake_loads, fake_drops, fake_swaps;
+static char fake_val[64];
+
+static int fake_load(int db, const char *key, size_t klen, char **val, size_t *vlen, unsigned *flags) {
+    (void)db; (void)key; (void)klen;
+    fake_loads++;
+    *vlen = strlen(fake_val);
+    *val = xmalloc(*vlen + 1);
+    memcpy(*val, fake_val, *vlen);
+    *flags = 0;
+    return 0;
+}
+static void fake_drop(int db) { (void)db; fake_drops++; }
+static void fake_swap(int a, int b) { (void)a; (void)b; fake_swaps++; }
+static const ks_storage_ops fake_ops = {fake_load, fake_drop, fake_swap};
+
+typedef struct coll {
+    int n, tombs;
+    char last_key[64];
+    char last_val[64];
+    int last_db;
+} coll;
+
+static void collect_fn(void *priv, const ks_flush_rec *r) {
+    coll *c = priv;
+    c->n++;
+    if (r->tombstone) c->tombs++;
+    snprintf(c->last_key, sizeof(c->last_key), "%.*s", (int)r->klen, r->key);
+    snprintf(c->last_val, sizeof(c->last_val), "%.*s", (int)r->vlen, r->val ? r->val : "");
+    c->last_db = r->db;
+}
+
+static coll collect_all(void) {
+    coll c = {0};
+    for (unsigned s = 0; s < ks_nshards(); s++) ks_flush_collect(s, collect_fn, &c);
+    return c;
+}
+
+static void flush_done(int db, const char *k, bool tomb, bool ok) {
+    ks_key key = key_of(k);
+    ks_lock_key(&key);
+    do_ks_flush_done(db, &key, tomb, ok);
+    ks_unlock_key(&key);
+}
+
+static size_t spill(int db, const char *k) {
+    ks_key key = key_of(k);
+    ks_lock_key(&key);
+    size_t n = do_ks_spill(db, &key, NOW);
+    ks_unlock_key(&key);
+    return n;
+}
+
+TEST(ks_storage_dirty_collect_spill_load) {
+    fresh();
+    fake_loads = fake_drops = fake_swaps = 0;
+    ks_storage_enable(&fake_ops);
+    ks_storage_stat st;
+    put(0, "k", 1, "0123456789abcdef0123456789abcdef", 32, KS_NO_EXPIRE, 0);
+    ks_storage_stats(&st);
+    CHECK_EQ(st.dirty_keys, 1);
+    CHECK_EQ(spill(0, "k"), 0);              /* dirty: not spillable */
+    coll c = collect_all();
+    CHECK_EQ(c.n, 1);
+    CHECK_STR(c.last_key, "k");
+    CHECK_STR(c.last_val, "0123456789abcdef0123456789abcdef");
+    ks_storage_stats(&st);
+    CHECK_EQ(st.dirty_keys, 0);
+    CHECK_EQ(spill(0, "k"), 0);              /* flushing: not yet */
+    flush_done(0, "k", false, true);
+    CHECK(spill(0, "k") > 0);
+    ks_storage_stats(&st);
+    CHECK_EQ(st.spilled_keys, 1);
+    /* metadata lookups leave the value on disk; value lookups load it */
+    ks_key k = key_of("k");
+    ks_lock_key(&k);
+    ks_entry *e = do_ks_find_meta(0, &k, NOW);
+    CHECK(e != NULL);
+    CHECK_EQ(fake_loads, 0);
+    snprintf(fake_val, sizeof(fake_val), "from-disk");
+    e = do_ks_find(0, &k, NOW);
+    size_t vlen;
+    const char *v = e ? ks_entry_val(e, &vlen) : "";
+    CHECK_MEM(v, e ? vlen : 0, "from-disk", 9);
+    CHECK_EQ(fake_loads, 1);
+    ks_unlock_key(&k);
+    ks_storage_stats(&st);
+    CHECK_EQ(st.spilled_keys, 0);
+    CHECK_EQ(st.dirty_keys, 0);              /* loaded, still clean */
+    CHECK(spill(0, "k") > 0);
+    /* EXPIRE on a spilled key loads it first and makes it dirty */
+    ks_lock_key(&k);
+    CHECK(do_ks_set_expire(0, &k, NOW + 5000));
+    ks_unlock_key(&k);
+    CHECK_EQ(fake_loads, 2);
+    ks_storage_stats(&st);
+    CHECK_EQ(st.dirty_keys, 1);
+    CHECK_EQ(st.spilled_keys, 0);
+    ks_storage_enable(NULL);
+    done();
+}
+
+TEST(ks_storage_tombstones_and_failed_flush) {
+    fresh();
+    ks_storage_enable(&fake_ops);
+    put(1, "a", 1, "x", 1, KS_NO_EXPIRE, 0);
+    put(1, "b", 1, "y", 1, KS_NO_EXPIRE, 0);
+    coll c = collect_all();
+    CHECK_EQ(c.n, 2);
+    flush_done(1, "a", false, true);
+    flush_done(1, "b", false, true);
+    /* a key never flushed leaves no tombstone; an ONDISK one does */
+    put(1, "new", 3, "z", 1, KS_NO_EXPIRE, 0);
+    del(1, "new", NOW);
+    del(1, "a", NOW);
+    c = collect_all();
+    CHECK_EQ(c.n, 1);
+    CHECK_EQ(c.tombs, 1);
+    CHECK_STR(c.last_key, "a");
+    CHECK_EQ(c.last_db, 1);
+    /* the flush failed: the tombstone is pending again */
+    flush_done(1, "a", true, false);
+    c = collect_all();
+    CHECK_EQ(c.tombs, 1);
+    /* a failed flush of a value makes it dirty again */
+    put(1, "b", 1, "w", 1, KS_NO_EXPIRE, 0);
+    c = collect_all();
+    CHECK_EQ(c.n, 1);
+    flush_done(1, "b", false, false);
+    c = collect_all();
+    CHECK_EQ(c.n, 1);
+    CHECK_STR(c.last_val, "w");
+    flush_done(1, "b", false, true);
+    /* SWAPDB moves pending tombstones with their db; FLUSHDB drops them */
+    del(1, "b", NOW);
+    ks_swapdb(1, 2);
+    CHECK_EQ(fake_swaps, 1);
+    c = collect_all();
+    CHECK_EQ(c.tombs, 1);
+    CHECK_EQ(c.last_db, 2);
+    put(3, "c", 1, "v", 1, KS_NO_EXPIRE, 0);
+    collect_all();
+    flush_done(3, "c", false, true);
+    del(3, "c", NOW);
+    ks_flushdb(3);
+    CHECK_EQ(fake_drops, 1);
+    c = collect_all();
+    CHECK_EQ(c.n, 0);
+    ks_storage_enable(NULL);
+    done();
+}
