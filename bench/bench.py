@@ -716,8 +716,9 @@ def storage_sections(L, raw, meta, allrows, allsum):
             L.append("")
             L.append("| access | pipeline | strata rps | p50 / p99 / p99.9 ms | hit % "
                      "| redis lru rps | p50 / p99 / p99.9 ms | hit % "
-                     "| redis noeviction rps | p50 / p99 / p99.9 ms | hit % | ratio | others |")
-            L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                     "| redis noeviction rps | p50 / p99 / p99.9 ms | hit % | ratio "
+                     "| CPU µs/req strata / lru / noevict | others |")
+            L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
             def hr(g, p, srv):
                 v = median(hits.get((g, p, srv), []))
@@ -728,7 +729,7 @@ def storage_sections(L, raw, meta, allrows, allsum):
                 nk_ = ne.get((a, k.pipeline))
                 n = allsum[nk_]["redis"] if nk_ else None
                 fo = [x["foreign"] for x in (s, r, n) if x and x["foreign"] is not None]
-                L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s |" % (
                     a, k.pipeline, fmt_rps(s and s["rps"]), fmt_lat(s),
                     hr(k.group, k.pipeline, "strata"),
                     fmt_rps(r and r["rps"]), fmt_lat(r),
@@ -736,7 +737,12 @@ def storage_sections(L, raw, meta, allrows, allsum):
                     fmt_rps(n and n["rps"]), fmt_lat(n),
                     hr("storage-noevict-" + a, k.pipeline, "redis"),
                     fmt_ratio(s and s["rps"], r and r["rps"]),
+                    fmt_us(s), fmt_us(r), fmt_us(n),
                     "%.0f%%" % max(fo) if fo else "?"))
+            L.append("")
+            L.append("CPU µs/req = the server's own CPU time over the run "
+                     "divided by its requests (all threads, the flush and "
+                     "spill threads included).")
             L.append("")
     if restart:
         L.append("### Restart time")
