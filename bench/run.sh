@@ -792,9 +792,18 @@ storage_restart() {
     # SSTables (and empties the WAL); redis gets BGREWRITEAOF first (its AOF
     # becomes an RDB preamble, the aof-use-rdb-preamble default, with an
     # empty tail) and then SHUTDOWN (fsyncs the AOF).  prep_s = the rewrite.
+    # An automatic rewrite may be running (the load grew the AOF): redis
+    # then answers "already in progress" and a rewrite that started before
+    # the last keys would leave them in the AOF tail, to be replayed at
+    # start.  So retry until our own rewrite started (or is scheduled).
     t0=$(date +%s.%N)
     logcmd "$RCLI" -h 127.0.0.1 -p "$rport" bgrewriteaof
-    cli "$rport" bgrewriteaof >/dev/null 2>&1 || true
+    for r in $(seq 1 6000); do
+        out=$(cli "$rport" bgrewriteaof 2>&1 || true)
+        case $out in *started*|*scheduled*) break ;; esac
+        sleep 0.1
+    done
+    echo "bench: storage restart redis BGREWRITEAOF: $out" >&2
     sleep 0.2
     for r in $(seq 1 6000); do
         out=$(cli "$rport" info persistence 2>/dev/null | tr -d '\r')
