@@ -26,6 +26,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import time
 
 TEST_ORDER = ["PING_MBULK", "SET", "GET", "INCR", "MSET"]
 SERVERS = ("strata", "redis")
@@ -558,6 +559,240 @@ def scaling_sections(L, raw, outdir, stamp, allrows, allsum):
                     lambda k: (k.placement, k.iot, k.clients), unit="conn/s")
 
 
+def cmd_wait_ready(args):
+    """Poll PORT from the moment the server was started (--t0, unix time)
+    until PING answers +PONG (not -LOADING) and INFO persistence says
+    loading:0; print both delays in seconds.  Connection refused (not
+    listening yet) is retried every 5 ms."""
+    deadline = time.time() + args.timeout
+    pong = None
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", args.port), timeout=5) as s:
+                f = s.makefile("rb")
+                while time.time() < deadline:
+                    if pong is None:
+                        s.sendall(b"PING\r\n")
+                        line = f.readline()
+                        if not line:
+                            break
+                        if line.startswith(b"+PONG"):
+                            pong = time.time() - args.t0
+                        else:
+                            time.sleep(0.005)
+                            continue
+                    s.sendall(b"INFO persistence\r\n")
+                    hdr = f.readline()
+                    if not hdr.startswith(b"$"):
+                        time.sleep(0.005)
+                        continue
+                    body = f.read(int(hdr[1:]) + 2).decode("utf-8", "replace")
+                    if parse_info(body).get("loading") == "0":
+                        print("%.3f %.3f" % (pong, time.time() - args.t0))
+                        return 0
+                    time.sleep(0.005)
+        except OSError:
+            time.sleep(0.005)
+    print("? ?")
+    return 1
+
+
+def stats_delta(raw, csvfile):
+    """keyspace_hits/misses during one run (R_STATS files) -> (hits, misses)"""
+    base = os.path.join(raw, csvfile[:-4] if csvfile.endswith(".txt") else csvfile)
+    try:
+        with open(base + ".stats0", encoding="utf-8", errors="replace") as f:
+            a = parse_info(f.read())
+        with open(base + ".stats1", encoding="utf-8", errors="replace") as f:
+            b = parse_info(f.read())
+        return (int(b["keyspace_hits"]) - int(a["keyspace_hits"]),
+                int(b["keyspace_misses"]) - int(a["keyspace_misses"]))
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def fmt_mb(x):
+    try:
+        return "%.0f" % (int(x) / 1048576)
+    except (TypeError, ValueError):
+        return "?"
+
+
+def storage_sections(L, raw, meta, allrows, allsum):
+    """The storage group: SET with an AOF/WAL, 10x maxmemory, restart."""
+    aof = [k for k in allrows if k.group.startswith("storage-aof-")]
+    spill = [k for k in allrows if k.group.startswith("storage-spill-")]
+    loads = {r["tag"]: r for r in read_tsv(os.path.join(raw, "storage-load.tsv"))}
+    restart = read_tsv(os.path.join(raw, "storage-restart.tsv"))
+    if not (aof or spill or restart):
+        return
+    L.append("## Storage")
+    L.append("")
+    L.append("Pinned: each server on CPU %s with io-threads 1, redis-benchmark "
+             "on CPU %s. Each server's files in its own scratch directory on "
+             "the same filesystem (%s)."
+             % (meta.get("server_cpu", "1"), meta.get("bench_cpu", "0"),
+                meta.get("storage_scratch_fs", "?")))
+    L.append("")
+    if aof:
+        L.append("### SET with a write-ahead log: appendfsync always / everysec")
+        L.append("")
+        L.append("strata `--data-dir D --appendonly yes --appendfsync F` (WAL "
+                 "in D/wal, background flushes to SSTables in D/lsm) against "
+                 "redis-server `--dir D --appendonly yes --appendfsync F` "
+                 "(AOF, with its automatic rewrites), a fresh empty pair per F. "
+                 "`redis-benchmark -t set -c %d -r 1000000 -d D -P P`. With "
+                 "`always` both servers fsync before replying; each groups the "
+                 "writes of one event-loop pass into one fsync, so -P 16 "
+                 "amortises it." % aof[0].clients)
+        L.append("")
+        group_table(L, aof, allsum, ["appendfsync", "pipeline", "value B"],
+                    lambda k: (k.group.split("-")[-1], k.pipeline, k.dsize))
+    if spill or loads:
+        mm = meta.get("storage_maxmemory")
+        nk = meta.get("storage_spill_keys")
+        L.append("### A data set 10x maxmemory")
+        L.append("")
+        L.append("maxmemory M = %s MB on every server; %s keys `key:%%012d` "
+                 "with 256-byte values (%s MB of values = 10 M) loaded with "
+                 "`redis-cli --pipe` in key order 0..N-1. strata: `--data-dir "
+                 "D --maxmemory M --maxmemory-policy spill` (no WAL: "
+                 "appendonly no; cold values move to SSTables, keys stay in "
+                 "RAM). redis-server: `--maxmemory M` with `allkeys-lru` "
+                 "(evicts keys) and with `noeviction` (refuses writes with "
+                 "-OOM once full), persistence off, like a cache."
+                 % (fmt_mb(mm), nk,
+                    fmt_mb(int(nk) * 256) if nk else "?"))
+        L.append("")
+        if loads:
+            L.append("Load (the whole data set, one `redis-cli --pipe` stream "
+                     "per server; errors = error replies, i.e. -OOM for "
+                     "noeviction; memory after the load):")
+            L.append("")
+            L.append("| server | keys sent | seconds | keys/s | errors | DBSIZE after | used_memory MB | RSS MB |")
+            L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+            for tag, name in (("spill-strata", "strata spill"),
+                              ("spill-redis-lru", "redis allkeys-lru"),
+                              ("spill-redis-noeviction", "redis noeviction")):
+                r = loads.get(tag)
+                if not r:
+                    continue
+                try:
+                    kps = fmt_rps(int(r["keys"]) / float(r["secs"]))
+                except (ValueError, ZeroDivisionError):
+                    kps = "?"
+                L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    name, r["keys"], r["secs"], kps, r["errors"], r["dbsize"],
+                    fmt_mb(r["used_memory"]), fmt_mb(r["rss"])))
+            L.append("")
+        if spill:
+            # hit rates per (group, server), medians over rounds
+            hits = collections.defaultdict(list)
+            for m in read_tsv(os.path.join(raw, "manifest.tsv")):
+                if not m.get("group", "").startswith(("storage-spill-", "storage-noevict-")):
+                    continue
+                d = stats_delta(raw, m["csvfile"])
+                if d and sum(d):
+                    hits[(m["group"], int(m["pipeline"]), m["server"])].append(
+                        100.0 * d[0] / sum(d))
+            ne = {(k.group.split("-")[-1], k.pipeline): k for k in allrows
+                  if k.group.startswith("storage-noevict-")}
+            hot_n = int(nk) // 10 if nk else 0
+            L.append("GET, `redis-benchmark -c %d -P P GET key:__rand_int__` "
+                     "with `-r N` (**uniform**: every key equally likely) or "
+                     "`-r N/10` (**hot**: only keys 0..%d, the first 10%% "
+                     "loaded, so the coldest when the reads start: on disk "
+                     "in strata, evicted by allkeys-lru, kept by noeviction, "
+                     "which refused the later keys instead). The hot rows "
+                     "follow an unreported warm-up of %s GETs over the hot "
+                     "set. **hit %%** = keyspace_hits / (hits + misses) in "
+                     "`INFO stats` over the run: the share of GETs that "
+                     "returned the value (a miss returns nil; nothing "
+                     "refills it here, as a cache client would). ratio = "
+                     "strata / redis allkeys-lru requests/s; a miss is "
+                     "cheaper to serve than a hit, so read rps with hit %%."
+                     % (spill[0].clients, hot_n - 1,
+                        meta.get("storage_warm", "2x the hot set")))
+            L.append("")
+            L.append("| access | pipeline | strata rps | p50 / p99 / p99.9 ms | hit % "
+                     "| redis lru rps | p50 / p99 / p99.9 ms | hit % "
+                     "| redis noeviction rps | p50 / p99 / p99.9 ms | hit % | ratio "
+                     "| CPU µs/req strata / lru / noevict | others |")
+            L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+            def hr(g, p, srv):
+                v = median(hits.get((g, p, srv), []))
+                return "n/a" if v is None else "%.1f" % v
+            for k in spill:
+                a = k.group.split("-")[-1]
+                s, r = allsum[k]["strata"], allsum[k]["redis"]
+                nk_ = ne.get((a, k.pipeline))
+                n = allsum[nk_]["redis"] if nk_ else None
+                fo = [x["foreign"] for x in (s, r, n) if x and x["foreign"] is not None]
+                L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s |" % (
+                    a, k.pipeline, fmt_rps(s and s["rps"]), fmt_lat(s),
+                    hr(k.group, k.pipeline, "strata"),
+                    fmt_rps(r and r["rps"]), fmt_lat(r),
+                    hr(k.group, k.pipeline, "redis"),
+                    fmt_rps(n and n["rps"]), fmt_lat(n),
+                    hr("storage-noevict-" + a, k.pipeline, "redis"),
+                    fmt_ratio(s and s["rps"], r and r["rps"]),
+                    fmt_us(s), fmt_us(r), fmt_us(n),
+                    "%.0f%%" % max(fo) if fo else "?"))
+            L.append("")
+            L.append("CPU µs/req = the server's own CPU time over the run "
+                     "divided by its requests (all threads, the flush and "
+                     "spill threads included).")
+            L.append("")
+    if restart:
+        L.append("### Restart time")
+        L.append("")
+        n = restart[0]["keys"]
+        L.append("%s keys (`key:%%012d`, 16-byte values) loaded into both "
+                 "servers with `appendonly yes`, `appendfsync everysec` "
+                 "(strata: `--data-dir`, so WAL + SSTables). Before the "
+                 "first SHUTDOWN each is brought to its compact persisted "
+                 "form: strata's SHUTDOWN flushes every dirty entry to "
+                 "SSTables and empties the WAL; redis-server gets "
+                 "BGREWRITEAOF first (prep: until aof_rewrite_in_progress:0; "
+                 "the AOF becomes an RDB preamble, Redis 7's default, with "
+                 "an empty tail), then SHUTDOWN. Then the same command line "
+                 "is started again, pinned the same way, and timed from the "
+                 "exec to the first `+PONG` (not `-LOADING`) and to `INFO "
+                 "persistence` `loading:0` (ready). keys/s = keys / ready. "
+                 "Later rounds SHUTDOWN the restarted server (nothing left to "
+                 "persist) and start it again. strata with maxmemory 0 loads "
+                 "every value into RAM, as redis does." % n)
+        L.append("")
+        L.append("redis **keys from RDB** = `rdb_last_load_keys_loaded` after "
+                 "the start: the keys read from the AOF's RDB base; any "
+                 "others were replayed as commands from the AOF tail (the "
+                 "rewrite did not cover them, and the row is not the "
+                 "like-for-like case). strata: every key from SSTables.")
+        L.append("")
+        L.append("| server | round | keys | prep s | SHUTDOWN s | first PONG s | ready s | keys/s | DBSIZE after | keys from RDB |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in restart:
+            try:
+                kps = fmt_rps(int(r["keys"]) / float(r["ready_s"]))
+            except (ValueError, ZeroDivisionError):
+                kps = "?"
+            fromrdb = "–"
+            if r["server"] == "redis":
+                try:
+                    with open(os.path.join(raw, "storage-restart-redis-r%s-info.txt"
+                                           % r["round"]), encoding="utf-8",
+                              errors="replace") as f:
+                        fromrdb = parse_info(f.read()).get(
+                            "rdb_last_load_keys_loaded", "?")
+                except OSError:
+                    fromrdb = "?"
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                r["server"], r["round"], r["keys"], r["prep_s"], r["shutdown_s"],
+                r["pong_s"], r["ready_s"], kps, r["dbsize"], fromrdb))
+        L.append("")
+
+
 def cmd_report(args):
     raw = args.raw
     meta = read_meta(os.path.join(raw, "meta.txt"))
@@ -615,72 +850,74 @@ def cmd_report(args):
              "[`%s/`](%s/)" % (rawrel, rawrel))
     L.append("")
 
-    # ---- throughput
-    L.append("## Throughput")
-    L.append("")
-    L.append("50 clients, `-r 1000000` random keys, `-d` = value size. "
-             "rps = median requests/s over rounds; ratio = strata/redis "
-             "(> 1: strata faster). Latencies are medians of the per-round "
-             "p50/p99/p99.9 in ms. Noise = the larger of the two servers' "
-             "(max-min)/median rps over rounds (– with one round). Others = "
-             "the most CPU, in % of the machine, that other processes took "
-             "during any of the row's runs. CPU µs/req = the server process's "
-             "own CPU time (all threads, from /proc) divided by the requests "
-             "of the run; busy = that CPU as a share of one core over the "
-             "run (rps x µs/req), so a server far below 100% was waiting on "
-             "the client, not working.")
-    L.append("")
-    L.append("Placements: **pinned** = each server alone under `taskset -c 1` "
-             "with `--io-threads 1`, redis-benchmark under `taskset -c 0` (one "
-             "core each: the fair per-core comparison); **unpinned** = no "
-             "taskset, servers with `--io-threads 2`, `redis-benchmark "
-             "--threads 2`, so client and server share all CPUs. On a 2-CPU "
-             "machine redis-server's busy-polling I/O threads make it slower "
-             "with `--io-threads 2` than with 1, which flatters strata in the "
-             "unpinned rows.")
-    L.append("")
-    L.append("| row | placement | pipeline | -d | strata rps | redis rps | ratio "
-             "| strata p50 / p99 / p99.9 ms | redis p50 / p99 / p99.9 ms | CPU µs/req strata / "
-             "redis | busy strata / redis | noise | others |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for k in order:
-        pl, p, d, test = k
-        s, r = summary[k]["strata"], summary[k]["redis"]
-        noise = [x["spread"] for x in (s, r) if x and x["spread"] is not None]
-        fo = [x["foreign"] for x in (s, r) if x and x["foreign"] is not None]
-        L.append("| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |" % (
-            row_label(test, d, dsizes), pl, p, d,
-            fmt_rps(s and s["rps"]), fmt_rps(r and r["rps"]),
-            fmt_ratio(s and s["rps"], r and r["rps"]),
-            fmt_lat(s), fmt_lat(r),
-            fmt_us(s), fmt_us(r), fmt_busy(s), fmt_busy(r),
-            "%.0f%%" % max(noise) if noise else "–",
-            "%.0f%%" % max(fo) if fo else "?"))
-    L.append("")
-    ratios = [summary[k]["strata"]["rps"] / summary[k]["redis"]["rps"]
-              for k in order
-              if summary[k]["strata"] and summary[k]["redis"]
-              and summary[k]["redis"]["rps"]]
-    if ratios:
-        gm = 1.0
-        for x in ratios:
-            gm *= x
-        gm **= 1.0 / len(ratios)
-        L.append("Geometric mean of the rps ratios: **%.2f** over %d rows "
-                 "(min %.2f, max %.2f)." % (gm, len(ratios), min(ratios),
-                                            max(ratios)))
+    # ---- throughput (absent when --groups left it out)
+    if order:
+        L.append("## Throughput")
         L.append("")
-    missing = [k for k in order
-               if not summary[k]["strata"] or not summary[k]["redis"]]
-    if missing:
-        L.append("Rows marked n/a produced no result (error or timeout); see "
-                 "the `.err` files in the raw directory.")
+        L.append("50 clients, `-r 1000000` random keys, `-d` = value size. "
+                 "rps = median requests/s over rounds; ratio = strata/redis "
+                 "(> 1: strata faster). Latencies are medians of the per-round "
+                 "p50/p99/p99.9 in ms. Noise = the larger of the two servers' "
+                 "(max-min)/median rps over rounds (– with one round). Others = "
+                 "the most CPU, in % of the machine, that other processes took "
+                 "during any of the row's runs. CPU µs/req = the server process's "
+                 "own CPU time (all threads, from /proc) divided by the requests "
+                 "of the run; busy = that CPU as a share of one core over the "
+                 "run (rps x µs/req), so a server far below 100% was waiting on "
+                 "the client, not working.")
         L.append("")
-    for title, png in charts:
-        L.append("![%s](%s)" % (title, png))
+        L.append("Placements: **pinned** = each server alone under `taskset -c 1` "
+                 "with `--io-threads 1`, redis-benchmark under `taskset -c 0` (one "
+                 "core each: the fair per-core comparison); **unpinned** = no "
+                 "taskset, servers with `--io-threads 2`, `redis-benchmark "
+                 "--threads 2`, so client and server share all CPUs. On a 2-CPU "
+                 "machine redis-server's busy-polling I/O threads make it slower "
+                 "with `--io-threads 2` than with 1, which flatters strata in the "
+                 "unpinned rows.")
         L.append("")
+        L.append("| row | placement | pipeline | -d | strata rps | redis rps | ratio "
+                 "| strata p50 / p99 / p99.9 ms | redis p50 / p99 / p99.9 ms | CPU µs/req strata / "
+                 "redis | busy strata / redis | noise | others |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for k in order:
+            pl, p, d, test = k
+            s, r = summary[k]["strata"], summary[k]["redis"]
+            noise = [x["spread"] for x in (s, r) if x and x["spread"] is not None]
+            fo = [x["foreign"] for x in (s, r) if x and x["foreign"] is not None]
+            L.append("| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |" % (
+                row_label(test, d, dsizes), pl, p, d,
+                fmt_rps(s and s["rps"]), fmt_rps(r and r["rps"]),
+                fmt_ratio(s and s["rps"], r and r["rps"]),
+                fmt_lat(s), fmt_lat(r),
+                fmt_us(s), fmt_us(r), fmt_busy(s), fmt_busy(r),
+                "%.0f%%" % max(noise) if noise else "–",
+                "%.0f%%" % max(fo) if fo else "?"))
+        L.append("")
+        ratios = [summary[k]["strata"]["rps"] / summary[k]["redis"]["rps"]
+                  for k in order
+                  if summary[k]["strata"] and summary[k]["redis"]
+                  and summary[k]["redis"]["rps"]]
+        if ratios:
+            gm = 1.0
+            for x in ratios:
+                gm *= x
+            gm **= 1.0 / len(ratios)
+            L.append("Geometric mean of the rps ratios: **%.2f** over %d rows "
+                     "(min %.2f, max %.2f)." % (gm, len(ratios), min(ratios),
+                                                max(ratios)))
+            L.append("")
+        missing = [k for k in order
+                   if not summary[k]["strata"] or not summary[k]["redis"]]
+        if missing:
+            L.append("Rows marked n/a produced no result (error or timeout); see "
+                     "the `.err` files in the raw directory.")
+            L.append("")
+        for title, png in charts:
+            L.append("![%s](%s)" % (title, png))
+            L.append("")
 
     scaling_sections(L, raw, outdir, stamp, allrows, allsum)
+    storage_sections(L, raw, meta, allrows, allsum)
 
     # ---- memory
     L.append("## Memory")
@@ -758,52 +995,53 @@ def cmd_report(args):
     L.append("```")
     L.append("")
 
-    L.append("## What holds strata back")
-    L.append("")
-    L.append("Rows below the 1.25 target ratio, and GET -P 16 rows below "
-             "1,000,000 requests/s, with what the CPU columns say about them. The "
-             "profile behind these notes and the next steps are in "
-             "[docs/performance.md](../../docs/performance.md).")
-    L.append("")
-    lag = []
-    for k in order:
-        s, r = summary[k]["strata"], summary[k]["redis"]
-        if not (s and r and r["rps"]):
-            continue
-        ratio = s["rps"] / r["rps"]
-        slow_get = k[3] == "GET" and k[1] == 16 and s["rps"] < 1e6
-        if ratio >= 1.25 and not slow_get:
-            continue
-        bs, br = busy(s), busy(r)
-        why = []
-        if s.get("cpu_us") and r.get("cpu_us"):
-            why.append("strata used %.2fx redis's CPU per request"
-                       % (s["cpu_us"] / r["cpu_us"]))
-        fo = max([x["foreign"] for x in (s, r)
-                  if x.get("foreign") is not None], default=None)
-        if fo is not None and fo > 20:
-            why.append("other processes took up to %.0f%% of the machine "
-                       "in at least one round of the row (above the 20%% "
-                       "re-run threshold): read it as noise" % fo)
-        elif bs is not None and br is not None:
-            if k[0] == "pinned" and max(bs, br) < 85:
-                why.append("neither server was saturated (busy %.0f%% / "
-                           "%.0f%% of its core): the single-threaded "
-                           "redis-benchmark on the other core set the pace"
-                           % (bs, br))
-            else:
-                why.append("busy %.0f%% / %.0f%%" % (bs, br))
-        pl, p, d, test = k
-        if slow_get:
-            why.insert(0, "%s rps, %.2fx short of the 1,000,000 target"
-                       % (fmt_rps(s["rps"]), 1e6 / s["rps"]))
-        lag.append("- %s %s -P %d -d %d: ratio %.2f; %s." % (
-            test.lower(), pl, p, d, ratio, "; ".join(why) or "no CPU data"))
-    if lag:
-        L.extend(lag)
-    else:
-        L.append("- Every row is at or above 1.25, GET -P 16 at or above 1,000,000 rps.")
-    L.append("")
+    if order:
+        L.append("## What holds strata back")
+        L.append("")
+        L.append("Rows below the 1.25 target ratio, and GET -P 16 rows below "
+                 "1,000,000 requests/s, with what the CPU columns say about them. The "
+                 "profile behind these notes and the next steps are in "
+                 "[docs/performance.md](../../docs/performance.md).")
+        L.append("")
+        lag = []
+        for k in order:
+            s, r = summary[k]["strata"], summary[k]["redis"]
+            if not (s and r and r["rps"]):
+                continue
+            ratio = s["rps"] / r["rps"]
+            slow_get = k[3] == "GET" and k[1] == 16 and s["rps"] < 1e6
+            if ratio >= 1.25 and not slow_get:
+                continue
+            bs, br = busy(s), busy(r)
+            why = []
+            if s.get("cpu_us") and r.get("cpu_us"):
+                why.append("strata used %.2fx redis's CPU per request"
+                           % (s["cpu_us"] / r["cpu_us"]))
+            fo = max([x["foreign"] for x in (s, r)
+                      if x.get("foreign") is not None], default=None)
+            if fo is not None and fo > 20:
+                why.append("other processes took up to %.0f%% of the machine "
+                           "in at least one round of the row (above the 20%% "
+                           "re-run threshold): read it as noise" % fo)
+            elif bs is not None and br is not None:
+                if k[0] == "pinned" and max(bs, br) < 85:
+                    why.append("neither server was saturated (busy %.0f%% / "
+                               "%.0f%% of its core): the single-threaded "
+                               "redis-benchmark on the other core set the pace"
+                               % (bs, br))
+                else:
+                    why.append("busy %.0f%% / %.0f%%" % (bs, br))
+            pl, p, d, test = k
+            if slow_get:
+                why.insert(0, "%s rps, %.2fx short of the 1,000,000 target"
+                           % (fmt_rps(s["rps"]), 1e6 / s["rps"]))
+            lag.append("- %s %s -P %d -d %d: ratio %.2f; %s." % (
+                test.lower(), pl, p, d, ratio, "; ".join(why) or "no CPU data"))
+        if lag:
+            L.extend(lag)
+        else:
+            L.append("- Every row is at or above 1.25, GET -P 16 at or above 1,000,000 rps.")
+        L.append("")
 
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("\n".join(L))
@@ -828,6 +1066,11 @@ def main():
     p.add_argument("file")
     p.add_argument("fields", nargs="+", help="first one present wins")
     p.set_defaults(fn=cmd_info_field)
+    p = sub.add_parser("wait-ready")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--t0", type=float, required=True)
+    p.add_argument("--timeout", type=float, default=600)
+    p.set_defaults(fn=cmd_wait_ready)
     p = sub.add_parser("report")
     p.add_argument("--raw", required=True)
     p.add_argument("--out", required=True)

@@ -10,13 +10,14 @@
 #
 # Usage: bench/run.sh [--quick] [--rounds N] [--scale F] [--wait-idle SECS]
 #                     [--max-retries N] [--no-memory] [--no-throughput]
-#                     [--groups "memory throughput scaling storm"]
+#                     [--groups "memory throughput storm scaling storage"]
 #                     [--placements "pinned unpinned"]
 # Env:   STRATA_SERVER (default build/strata-server), REDIS_SERVER,
 #        REDIS_BENCHMARK, REDIS_CLI, SERVER_CPU (1), BENCH_CPU (0),
 #        BENCH_TIMEOUT (seconds per redis-benchmark run), IDLE_PCT (15),
 #        BUSY_PCT (20), RETRY_BUDGET (quick: 15 s of re-runs; full: no limit),
-#        IOT_MAX (io-threads scaling goes 1..IOT_MAX).
+#        IOT_MAX (io-threads scaling goes 1..IOT_MAX),
+#        ST_PARTS (storage group parts: "aof spill restart").
 # See bench/README.md.
 
 set -euo pipefail
@@ -100,6 +101,23 @@ else
     CLIENT_PLACEMENTS="pinned unpinned"
     : "${BENCH_TIMEOUT:=180}"
 fi
+# storage group (see group_storage): sizes of its three parts.
+ST_DSIZES="16 256"
+if [ "$MODE" = quick ]; then
+    ST_N_ALWAYS_P1=3000; ST_N_ALWAYS_P16=30000
+    ST_MAXMEM=$((16 * 1024 * 1024))
+    ST_N_GET=20000; ST_GET_PIPELINES="1"
+    ST_RESTART_KEYS=1000000; ST_RESTART_ROUNDS=1
+else
+    ST_N_ALWAYS_P1=15000; ST_N_ALWAYS_P16=150000
+    ST_MAXMEM=$((64 * 1024 * 1024))
+    ST_N_GET=40000; ST_GET_PIPELINES="1 16"
+    ST_RESTART_KEYS=10000000; ST_RESTART_ROUNDS=2
+fi
+# 10x maxmemory of 256-byte values; the hot-set warm-up draws 2x its size.
+ST_SPILL_KEYS=$((ST_MAXMEM * 10 / 256))
+ST_N_WARM=$((ST_SPILL_KEYS / 10 * 2))
+: "${ST_PARTS:=aof spill restart}"
 # -d only changes set/get/mset; ping_mbulk and incr run at the first size only.
 DSIZE_TESTS="set get mset"
 
@@ -112,11 +130,12 @@ DSIZE_TESTS="set get mset"
 # section for it in bench.py's report.
 # Groups in ROW_GROUPS_ONCE run once with fresh servers; the others run
 # once per placement (group_NAME pinned, then group_NAME unpinned).
-#   storage: not yet -- waits for the storage engine in main: SET with
-#     appendfsync always/everysec against redis-server with the same AOF
-#     settings, a data set 10x maxmemory, restart time.
-ROW_GROUPS_ALL="memory throughput storm scaling"
-: "${GROUPS_SEL:=$ROW_GROUPS_ALL}"
+# storage (needs strata's storage engine) runs in the full mode by default;
+# --quick leaves it out to stay under two minutes: --quick --groups storage
+# runs it alone at the quick sizes (~2 minutes).
+ROW_GROUPS_ALL="memory throughput storm scaling storage"
+ROW_GROUPS_QUICK="memory throughput storm scaling"
+if [ "$MODE" = quick ]; then : "${GROUPS_SEL:=$ROW_GROUPS_QUICK}"; else : "${GROUPS_SEL:=$ROW_GROUPS_ALL}"; fi
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 
@@ -183,17 +202,23 @@ trap 'INTERRUPTED=1; echo "run.sh: interrupted" >&2; exit 130' INT TERM
 
 freeport() { "$PY" "$BENCHPY" freeport; }
 
-# start_server NAME BIN IOTHREADS PINNED(0|1) -> sets SRV_PID, SRV_PORT
+# start_server NAME BIN IOTHREADS PINNED(0|1) [EXTRA ARGS...] -> sets
+# SRV_PID, SRV_PORT, SRV_CMD (the command, for a restart).  EXTRA ARGS come
+# after the defaults, so they override them (both servers take the last
+# value of a directive).
 start_server() {
     local name=$1 bin=$2 iot=$3 pin=$4 port log i
+    shift 4
     local -a cmd=()
     port=$(freeport)
     [ "$pin" = 1 ] && cmd=(taskset -c "$SERVER_CPU")
-    cmd+=("$bin" --port "$port" --save '' --appendonly no --io-threads "$iot")
+    cmd+=("$bin" --port "$port" --save '' --appendonly no --io-threads "$iot" "$@")
+    SRV_CMD=("${cmd[@]}")
     log="$WORK/$name-$port.log"
     logcmd "${cmd[@]}"
+    SRV_LOG=$log
     # cwd is the scratch dir so any file a server writes lands there.
-    (cd "$WORK" && exec "${cmd[@]}") >"$log" 2>&1 &
+    (cd "$WORK" && exec "${cmd[@]}") >>"$log" 2>&1 &
     SRV_PID=$!
     SRV_PORT=$port
     SERVER_PIDS+=("$SRV_PID")
@@ -316,6 +341,8 @@ meta strata_bin "$STRATA"
 meta redis_bin "$REDIS"
 meta redis_version "$("$REDIS" --version)"
 meta bench_version "$("$RBENCH" --version)"
+meta server_cpu "$SERVER_CPU"
+meta bench_cpu "$BENCH_CPU"
 SV=$(strata_version)
 
 echo "bench: mode=$MODE rounds=$ROUNDS placements=[$PLACEMENTS] raw=$RAW" >&2
@@ -426,10 +453,21 @@ bench_one() {
     fi
     # No --csv: redis-benchmark 7.0's CSV stops at p99; its default output
     # also has the percentile tables bench.py reads p99.9 from.
-    cmd+=(-h 127.0.0.1 -p "$port" -c "$R_C" -n "$R_N" -r "$KEYSPACE"
-          -d "$R_D" -P "$R_P" -t "$R_T")
+    cmd+=(-h 127.0.0.1 -p "$port" -c "$R_C" -n "$R_N" -r "${R_R:-$KEYSPACE}"
+          -d "$R_D" -P "$R_P")
+    # R_CMD (storage group): a command line instead of -t, e.g.
+    # "GET key:__rand_int__" (redis-benchmark draws __rand_int__ from -r).
+    if [ -n "${R_CMD:-}" ]; then
+        # shellcheck disable=SC2206
+        cmd+=($R_CMD)
+    else
+        cmd+=(-t "$R_T")
+    fi
     [ "$R_KA" = 1 ] || cmd+=(-k 0)
     logcmd "${cmd[@]}"
+    # R_STATS=1 (storage group): INFO stats before and after, for the hit
+    # rate (keyspace_hits / keyspace_misses) of this run alone.
+    [ "${R_STATS:-0}" = 1 ] && cli "$port" info stats >"$RAW/${f%.txt}.stats0" 2>&1
     # The server's own CPU per request (all its threads): at -P 1 both
     # servers wait on a single-threaded client, so rps alone hides how much
     # of its core each server needed.
@@ -440,6 +478,7 @@ bench_one() {
         echo "run.sh: $f failed or timed out (see ${f%.txt}.err)" >&2
     fi
     foreign_since "$b0" "$t0" "$o0"; fp=$FOREIGN
+    [ "${R_STATS:-0}" = 1 ] && cli "$port" info stats >"$RAW/${f%.txt}.stats1" 2>&1
     k1=$(pid_ticks "$spid")
     us=$(awk -v k=$((k1 - k0)) -v hz="$HZ" -v n="$R_N" 'BEGIN { printf "%.2f\n", k * 1e6 / hz / n }')
     # redis-benchmark -k 0 always warns about TIME_WAIT on stderr.
@@ -582,8 +621,251 @@ group_scaling() {
     done
 }
 
+# ---------------------------------------------------------------- storage
+# storage: the storage engine against redis-server's AOF and maxmemory, in
+# three parts, all pinned (server on SERVER_CPU, clients on BENCH_CPU,
+# io-threads 1), each server's files in its own scratch directory under
+# $WORK (one filesystem):
+#   aof      SET with appendfsync always / everysec (strata: data-dir +
+#            appendonly yes; redis: appendonly yes), -P 1/16, -d 16/256
+#   spill    ST_SPILL_KEYS 256-byte values = 10x maxmemory ST_MAXMEM:
+#            strata (policy spill), redis allkeys-lru and redis noeviction;
+#            GET uniform over every key and over a hot 10% (keys 0..N/10-1,
+#            the first loaded), throughput, p99 and hit rate
+#   restart  ST_RESTART_KEYS keys, persisted, SHUTDOWN, start again: time to
+#            the first PONG and to loading:0
+# bench.py's report has a section for each; storage-*.tsv hold what
+# redis-benchmark does not print.
+
+# start_pair_args "STRATA ARGS" "REDIS ARGS": a pinned, io-threads 1 pair
+# with extra flags (word-split) -> spid_cur sport rpid_cur rport
+start_pair_args() {
+    # shellcheck disable=SC2086
+    start_server strata "$STRATA" 1 1 $1; spid_cur=$SRV_PID; sport=$SRV_PORT
+    # shellcheck disable=SC2086
+    start_server redis "$REDIS" 1 1 $2; rpid_cur=$SRV_PID; rport=$SRV_PORT
+}
+
+# load_keys PORT TAG N VSIZE: SET key:%012d for 0..N-1 through redis-cli
+# --pipe; appends "TAG n secs errors dbsize used rss" to storage-load.tsv.
+load_keys() {
+    local port=$1 tag=$2 n=$3 vs=$4 t0 t1 out err db
+    echo "$PY bench/bench.py gen-resp --n $n --vsize $vs --out - | $RCLI -h 127.0.0.1 -p $port --pipe" >>"$CMDS"
+    t0=$(date +%s.%N)
+    # --pipe prints each error reply; keep a few lines and the summary.
+    "$PY" "$BENCHPY" gen-resp --n "$n" --vsize "$vs" --out - |
+        cli "$port" --pipe 2>&1 | awk 'NR <= 5 || /errors:/' >"$RAW/storage-load-$tag.txt" || true
+    t1=$(date +%s.%N)
+    err=$(sed -n 's/.*errors: \([0-9]*\),.*/\1/p' "$RAW/storage-load-$tag.txt" | tail -1)
+    sleep 1
+    db=$(cli "$port" dbsize 2>/dev/null || echo '?')
+    cli "$port" info >"$RAW/storage-load-$tag-info.txt" 2>&1 || true
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tag" "$n" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" "${err:-?}" "$db" \
+        "$("$PY" "$BENCHPY" info-field "$RAW/storage-load-$tag-info.txt" used_memory || true)" \
+        "$("$PY" "$BENCHPY" info-field "$RAW/storage-load-$tag-info.txt" used_memory_rss || true)" \
+        >>"$RAW/storage-load.tsv"
+    echo "bench: storage load $tag: $n keys, errors ${err:-?}, dbsize $db" >&2
+}
+
+storage_aof() {
+    local fs d p r
+    R_GROUP=; R_PL=pinned; R_IOT=1; R_C=$CLIENTS; R_KA=1; R_T=set
+    for fs in always everysec; do
+        R_GROUP=storage-aof-$fs
+        rm -rf "$WORK/aof-strata" "$WORK/aof-redis"
+        mkdir -p "$WORK/aof-strata" "$WORK/aof-redis"
+        start_pair_args "--data-dir $WORK/aof-strata --appendonly yes --appendfsync $fs" \
+            "--dir $WORK/aof-redis --appendonly yes --appendfsync $fs"
+        cli "$sport" config get appendfsync >"$RAW/$R_GROUP-strata-config.txt" 2>&1 || true
+        cli "$rport" config get appendfsync >"$RAW/$R_GROUP-redis-config.txt" 2>&1 || true
+        for r in $(seq 1 "$ROUNDS"); do
+            for d in $ST_DSIZES; do
+                for p in $PIPELINES; do
+                    R_P=$p; R_D=$d; R_ROUND=$r
+                    if [ "$fs" = always ]; then
+                        if [ "$p" = 1 ]; then R_N=$ST_N_ALWAYS_P1; else R_N=$ST_N_ALWAYS_P16; fi
+                    else
+                        R_N=$(nreq "$p" set "$d")
+                    fi
+                    run_pair
+                done
+            done
+        done
+        du -sk "$WORK/aof-strata" "$WORK/aof-redis" >"$RAW/$R_GROUP-du.txt" 2>&1 || true
+        stop_pair
+    done
+}
+
+storage_spill() {
+    local nk hot r a npid nport line
+    nk=$ST_SPILL_KEYS; hot=$((ST_SPILL_KEYS / 10))
+    rm -rf "$WORK/spill-strata" "$WORK/spill-redis" "$WORK/spill-redis-ne"
+    mkdir -p "$WORK/spill-strata" "$WORK/spill-redis" "$WORK/spill-redis-ne"
+    # Persistence off for redis (a cache); strata needs its data dir to
+    # spill, without the WAL (appendonly no): the spill path, not the log.
+    start_pair_args "--data-dir $WORK/spill-strata --maxmemory $ST_MAXMEM --maxmemory-policy spill" \
+        "--dir $WORK/spill-redis --maxmemory $ST_MAXMEM --maxmemory-policy allkeys-lru"
+    start_server redis "$REDIS" 1 1 --dir "$WORK/spill-redis-ne" --maxmemory "$ST_MAXMEM" \
+        --maxmemory-policy noeviction
+    npid=$SRV_PID; nport=$SRV_PORT
+    load_keys "$sport" spill-strata "$nk" 256
+    load_keys "$rport" spill-redis-lru "$nk" 256
+    load_keys "$nport" spill-redis-noeviction "$nk" 256
+    R_PL=pinned; R_IOT=1; R_C=$CLIENTS; R_KA=1; R_D=256; R_T=get; R_STATS=1
+    R_CMD="GET key:__rand_int__"
+    for a in uniform hot; do
+        if [ "$a" = hot ]; then
+            R_R=$hot
+            # Warm-up, not reported: the hot set was loaded first, so it
+            # starts on disk (strata) or evicted (redis allkeys-lru).
+            for port in "$sport" "$rport" "$nport"; do
+                logcmd taskset -c "$BENCH_CPU" "$RBENCH" -h 127.0.0.1 -p "$port" -c "$CLIENTS" \
+                    -n "$ST_N_WARM" -r "$hot" -P 16 GET 'key:__rand_int__'
+                timeout "$BENCH_TIMEOUT" taskset -c "$BENCH_CPU" "$RBENCH" -h 127.0.0.1 -p "$port" \
+                    -c "$CLIENTS" -n "$ST_N_WARM" -r "$hot" -P 16 -q GET 'key:__rand_int__' \
+                    >"$RAW/storage-warmup-$port.txt" 2>&1 || true
+            done
+        else
+            R_R=$nk
+        fi
+        for r in $(seq 1 "$ROUNDS"); do
+            R_ROUND=$r
+            for p in $ST_GET_PIPELINES; do
+                R_P=$p; R_N=$ST_N_GET; [ "$p" = 16 ] && R_N=$((ST_N_GET * 4))
+                R_GROUP=storage-spill-$a
+                run_pair
+                # redis noeviction: the same row, as a third column.
+                R_GROUP=storage-noevict-$a
+                rpid_save=$rpid_cur; rport_save=$rport; rpid_cur=$npid
+                bench_one redis "$nport" 0; line=$BO_LINE
+                printf '%s\t0\n' "$line" >>"$RAW/manifest.tsv"
+                rpid_cur=$rpid_save; rport=$rport_save
+            done
+        done
+    done
+    for port in "$sport" "$rport" "$nport"; do
+        cli "$port" info >"$RAW/storage-spill-end-$port.txt" 2>&1 || true
+    done
+    printf 'strata\t%s\nredis-lru\t%s\nredis-noeviction\t%s\n' "$sport" "$rport" "$nport" \
+        >"$RAW/storage-spill-ports.tsv"
+    R_CMD=; R_R=; R_STATS=0
+    stop_server "$npid"
+    stop_pair
+}
+
+# wait_shutdown PID: SHUTDOWN was sent; wait for the process to exit.
+wait_exit() {
+    local pid=$1 i
+    for i in $(seq 1 6000); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    echo "run.sh: pid $pid still running 600 s after SHUTDOWN" >&2
+}
+
+# shutdown_server NAME PID PORT -> SD_S seconds from SHUTDOWN to exit
+shutdown_server() {
+    local name=$1 pid=$2 port=$3 t0 t1 keep=() p
+    t0=$(date +%s.%N)
+    logcmd "$RCLI" -h 127.0.0.1 -p "$port" shutdown
+    cli "$port" shutdown >/dev/null 2>&1 || true
+    wait_exit "$pid"
+    t1=$(date +%s.%N)
+    for p in "${SERVER_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+    SERVER_PIDS=("${keep[@]+"${keep[@]}"}")
+    SD_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+}
+
+storage_restart() {
+    local n=$ST_RESTART_KEYS r srv pid port t0 t1 prep sd out db
+    local sdir="$WORK/restart-strata" rdir="$WORK/restart-redis"
+    rm -rf "$sdir" "$rdir"; mkdir -p "$sdir" "$rdir"
+    printf 'server\tround\tkeys\tprep_s\tshutdown_s\tpong_s\tready_s\tdbsize\n' >"$RAW/storage-restart.tsv"
+    # Same persistence on both: appendonly yes, appendfsync everysec.
+    start_pair_args "--data-dir $sdir --appendonly yes --appendfsync everysec" \
+        "--dir $rdir --appendonly yes --appendfsync everysec"
+    load_keys "$sport" restart-strata "$n" 16
+    load_keys "$rport" restart-redis "$n" 16
+    # Before the first SHUTDOWN each server is brought to its compact,
+    # fully persisted form: strata's SHUTDOWN flushes every dirty entry to
+    # SSTables (and empties the WAL); redis gets BGREWRITEAOF first (its AOF
+    # becomes an RDB preamble, the aof-use-rdb-preamble default, with an
+    # empty tail) and then SHUTDOWN (fsyncs the AOF).  prep_s = the rewrite.
+    # An automatic rewrite may be running (the load grew the AOF): redis
+    # then answers "already in progress" and a rewrite that started before
+    # the last keys would leave them in the AOF tail, to be replayed at
+    # start.  So retry until our own rewrite started (or is scheduled).
+    t0=$(date +%s.%N)
+    logcmd "$RCLI" -h 127.0.0.1 -p "$rport" bgrewriteaof
+    for r in $(seq 1 6000); do
+        out=$(cli "$rport" bgrewriteaof 2>&1 || true)
+        case $out in *started*|*scheduled*) break ;; esac
+        sleep 0.1
+    done
+    echo "bench: storage restart redis BGREWRITEAOF: $out" >&2
+    sleep 0.2
+    for r in $(seq 1 6000); do
+        out=$(cli "$rport" info persistence 2>/dev/null | tr -d '\r')
+        echo "$out" | grep -q '^aof_rewrite_in_progress:0' &&
+            echo "$out" | grep -q '^aof_rewrite_scheduled:0' && break
+        sleep 0.1
+    done
+    t1=$(date +%s.%N)
+    prep=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    for r in $(seq 1 "$ST_RESTART_ROUNDS"); do
+        for srv in strata redis; do
+            if [ "$srv" = strata ]; then pid=$spid_cur; port=$sport; else pid=$rpid_cur; port=$rport; fi
+            shutdown_server "$srv" "$pid" "$port"; sd=$SD_S
+            echo "bench: storage restart $srv r$r: SHUTDOWN took $sd s" >&2
+            # Start again on the same port, same flags; time from the exec
+            # to the first PONG and to INFO loading:0.
+            t0=$(date +%s.%N)
+            if [ "$srv" = strata ]; then
+                logcmd taskset -c "$SERVER_CPU" "$STRATA" --port "$port" --save '' --appendonly no --io-threads 1 \
+                    --data-dir "$sdir" --appendonly yes --appendfsync everysec
+                (cd "$WORK" && exec taskset -c "$SERVER_CPU" "$STRATA" --port "$port" --save '' \
+                    --appendonly no --io-threads 1 --data-dir "$sdir" --appendonly yes \
+                    --appendfsync everysec) >>"$WORK/strata-$port.log" 2>&1 &
+            else
+                logcmd taskset -c "$SERVER_CPU" "$REDIS" --port "$port" --save '' --appendonly no --io-threads 1 \
+                    --dir "$rdir" --appendonly yes --appendfsync everysec
+                (cd "$WORK" && exec taskset -c "$SERVER_CPU" "$REDIS" --port "$port" --save '' \
+                    --appendonly no --io-threads 1 --dir "$rdir" --appendonly yes \
+                    --appendfsync everysec) >>"$WORK/redis-$port.log" 2>&1 &
+            fi
+            pid=$!; SERVER_PIDS+=("$pid")
+            out=$("$PY" "$BENCHPY" wait-ready --port "$port" --t0 "$t0" --timeout 900) || out="? ?"
+            db=$(cli "$port" dbsize 2>/dev/null || echo '?')
+            cli "$port" info >"$RAW/storage-restart-$srv-r$r-info.txt" 2>&1 || true
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$srv" "$r" "$n" \
+                "$([ "$r" = 1 ] && [ "$srv" = redis ] && echo "$prep" || echo 0)" "$sd" \
+                "$(echo "$out" | tr ' ' '\t')" "$db" >>"$RAW/storage-restart.tsv"
+            echo "bench: storage restart $srv r$r: pong/ready $out s, dbsize $db" >&2
+            if [ "$srv" = strata ]; then spid_cur=$pid; else rpid_cur=$pid; fi
+        done
+    done
+    stop_pair
+    rm -rf "$sdir" "$rdir"
+}
+
+group_storage() {
+    printf 'tag\tkeys\tsecs\terrors\tdbsize\tused_memory\trss\n' >"$RAW/storage-load.tsv"
+    meta storage_maxmemory "$ST_MAXMEM"
+    meta storage_spill_keys "$ST_SPILL_KEYS"
+    meta storage_restart_keys "$ST_RESTART_KEYS"
+    meta storage_warm "$ST_N_WARM"
+    meta storage_scratch_fs "$(df -PT "$WORK" | awk 'NR == 2 { print $2 " on " $1 " (" $7 ")" }')"
+    local part
+    for part in $ST_PARTS; do
+        echo "bench: storage $part" >&2
+        meta "storage_${part}_start" "$(( $(date +%s) - START_TS ))"
+        "storage_$part"
+    done
+}
+
 # Groups that start their own servers and run once, not per placement.
-ROW_GROUPS_ONCE="memory"
+ROW_GROUPS_ONCE="memory storage"
 for g in $GROUPS_SEL; do
     declare -F "group_$g" >/dev/null || die "unknown row group '$g' (known: $ROW_GROUPS_ALL)"
 done

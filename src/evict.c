@@ -238,9 +238,20 @@ static size_t spill_one(int *dbs, int ndbs) {
  * dirty entries clean) and let the command run: writes are refused only
  * while the disk is failing, or with the engine off. The overshoot is
  * bounded by what is written while one flush runs (docs/storage.md). */
+#define SPILL_BACKOFF_US 50000
+static _Atomic int64_t spill_backoff_until;   /* mono us; 0: none */
+
+void evict_spill_kick(void) { atomic_store_explicit(&spill_backoff_until, 0, memory_order_relaxed); }
+
 static enum evict_result spill_perform(size_t used, unsigned long long limit, uint64_t budget) {
     if (!storage_enabled()) return EVICT_FAIL;
     int64_t start = util_mono_us();
+    /* A search that found nothing spillable holds until a flush makes
+     * entries clean (evict_spill_kick) or a short time passes: without
+     * it every command sampled 128 entries in vain, and when the key
+     * directory alone is over maxmemory, nothing ever becomes spillable. */
+    int64_t until = atomic_load_explicit(&spill_backoff_until, memory_order_relaxed);
+    if (until && start < until) return storage_writes_failing() ? EVICT_FAIL : EVICT_OK;
     bool live = mem_is_live();
     size_t tofree = counted(used) - limit, freed = 0;
     int dbs[1024];
@@ -249,7 +260,13 @@ static enum evict_result spill_perform(size_t used, unsigned long long limit, ui
     for (;;) {
         size_t f = ndbs ? spill_one(dbs, ndbs) : 0;
         if (!f) {
-            storage_request_flush(STORAGE_FLUSH_MEMORY);
+            atomic_store_explicit(&spill_backoff_until, util_mono_us() + SPILL_BACKOFF_US, memory_order_relaxed);
+            /* Only a flush can make something spillable, and only if
+             * something is dirty: a flush with nothing to write still
+             * walks every entry of every shard. */
+            ks_storage_stat ks;
+            ks_storage_stats(&ks);
+            if (ks.dirty_keys || ks.pending_tombstones) storage_request_flush(STORAGE_FLUSH_MEMORY);
             return storage_writes_failing() ? EVICT_FAIL : EVICT_OK;
         }
         freed += f;

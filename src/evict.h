@@ -65,6 +65,9 @@ uint64_t evict_stat_spilled(void);      /* values moved to disk by policy spill 
  * budget_us while used_memory is over maxmemory, so the reactors rarely
  * have to (docs/storage.md). Holds one shard lock at a time. */
 enum evict_result evict_spill_background(uint64_t budget_us);
+/* A flush made entries clean: spilling may find candidates again (the
+ * spill search backs off for a while after finding none). */
+void evict_spill_kick(void);
 uint64_t evict_stat_exceeded_total_ms(void);
 uint64_t evict_stat_exceeded_current_ms(void);
 void evict_stat_reset(void);

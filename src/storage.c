@@ -330,6 +330,7 @@ static bool flush_once(char *err, size_t errlen) {
     atomic_store(&saved_seq, S);
     lsm_set_expire_horizon(db_lsm, horizon);
     atomic_fetch_add(&stat_flushed, written);
+    if (written) evict_spill_kick();
     if (wal_is_open()) wal_truncate_upto(S);
     log_verbose("Storage: flushed %llu records (%llu bytes) up to seq %llu", (unsigned long long)written,
                 (unsigned long long)bytes, (unsigned long long)S);

@@ -12,7 +12,7 @@
  * check_lsm_main(argc, argv): argv[0] is the subcommand (or, when it is not
  * one, the program name and argv[1] the subcommand). Exit status 0 when
  * everything verified, 1 when something is corrupt or unreadable, 2 on a
- * usage error. Built with -DCHECK_LSM_STANDALONE it has its own main(). */
+ * usage error. build/strata-check (tools/check/main.c) dispatches here. */
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -165,7 +165,3 @@ static int check_lsm_run(int argc, char **argv, FILE *o, FILE *e) {
 }
 
 int check_lsm_main(int argc, char **argv) { return check_lsm_run(argc, argv, stdout, stderr); }
-
-#ifdef CHECK_LSM_STANDALONE
-int main(int argc, char **argv) { return check_lsm_main(argc, argv); }
-#endif
