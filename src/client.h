@@ -100,6 +100,10 @@ typedef struct client {
     uint64_t tot_cmds;
     uint64_t nerrors;          /* error replies sent (failed_calls accounting) */
     int64_t cmd_now_ms;        /* "now" for the running command */
+    int64_t clock_us;          /* inside a read batch: when the previous
+                                * command ended, which is when the next one
+                                * starts (one clock read per command, not
+                                * two); 0 outside a batch */
 
     /* CLIENT PAUSE: a held client keeps its parsed command in `parser` at
      * qpos (held_len bytes) and sits on its thread's FIFO of held clients. */

@@ -293,6 +293,32 @@ static inline ks_table *table_of(int db, const ks_key *k) {
 
 static inline uint64_t bucket_hash(uint64_t h) { return h >> shard_bits; }
 
+void ks_prefetch(int db, const char *ptr, size_t len, int what) {
+    if (db < 0 || db >= ndbs) return;
+    ks_key k = ks_key_make(ptr, len);
+    unsigned s = ks_shard_of(&k);
+    ks_table *t = &shards[s].dbs[db];
+    uint64_t h = bucket_hash(k.hash);
+    /* Under the lock even for the bucket's address: the table's geometry
+     * changes under it (resize, FLUSHALL, SWAPDB), and an unlocked read
+     * would be a data race. trylock: a hint never waits. */
+    if (pthread_mutex_trylock(&shards[s].lock) != 0) return;
+    if (what == KS_PF_BUCKET) {
+        if (t->size[0]) __builtin_prefetch(&t->b[0][h & (t->size[0] - 1)], 0, 3);
+        pthread_mutex_unlock(&shards[s].lock);
+        return;
+    }
+    for (int i = 0; i < 2 && t->size[i]; i++) {
+        const ks_entry *e = t->b[i][h & (t->size[i] - 1)];
+        if (e) {
+            __builtin_prefetch(e, 0, 3);
+            __builtin_prefetch((const char *)e + 47, 0, 3);   /* a 48-byte entry may straddle */
+        }
+        if (t->rehash_idx < 0) break;
+    }
+    pthread_mutex_unlock(&shards[s].lock);
+}
+
 /* ---- locking ---------------------------------------------------------- */
 
 /* Set while this thread holds every shard for an EXEC: the lock calls of

@@ -58,6 +58,15 @@ unsigned ks_nshards(void);
 int ks_ndbs(void);
 
 ks_key ks_key_make(const char *ptr, size_t len);
+/* Prefetch hints for a pipelined command's key, issued a command or two
+ * before it runs so its cache misses overlap the commands before it.
+ * Both work under the key's shard lock if pthread_mutex_trylock gets it,
+ * and do nothing otherwise (a hint never waits).
+ * KS_PF_BUCKET: the bucket the key hashes to.
+ * KS_PF_ENTRY: the entry at the head of that bucket; the bucket should
+ * have been prefetched one command earlier. */
+enum { KS_PF_BUCKET, KS_PF_ENTRY };
+void ks_prefetch(int db, const char *ptr, size_t len, int what);
 unsigned ks_shard_of(const ks_key *k);
 
 /* One shard by index (storage.c: a point no SWAPDB/FLUSHDB can cross,

@@ -416,7 +416,8 @@ static bool do_flush_output(client *c) {
     return true;
 }
 
-static void process_input(client *c);
+static void process_input_at(client *c, int64_t now_us);
+static void process_input(client *c) { process_input_at(c, 0); }
 
 /* Backpressure (process_input stops once the peer is OUTPUT_BACKPRESSURE
  * behind) can leave complete commands in the query buffer. When a write
@@ -448,8 +449,10 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
 static bool pause_holds(client *c);
 static void hold(client *c, size_t len);
 
-static void process_input(client *c) {
+/* now_us: the caller's fresh clock reading, or 0 to read it here. */
+static void process_input_at(client *c, int64_t now_us) {
     if (c->flags & CLIENT_HELD) return;   /* only resume_held() lets it go */
+    c->clock_us = now_us ? now_us : util_us();
     /* Invariant 6: did this batch of c stage WAL records? */
     uint64_t seq0 = ws_on() ? ws_thread_seq() : UINT64_MAX;
     resp_limits lim = {
@@ -490,7 +493,19 @@ static void process_input(client *c) {
             if (__builtin_expect(atomic_load_explicit(&pause_st.type, memory_order_relaxed) != 0, 0) &&
                 pause_holds(c)) {
                 hold(c, consumed);
+                c->clock_us = 0;
                 return;
+            }
+            /* Overlap the next commands' cache misses with this one: the
+             * entry of the next command (its bucket was prefetched during
+             * the previous command) and the bucket of the one after. */
+            size_t rest = c->qlen - c->qpos - consumed;
+            const char *nb = c->qbuf + c->qpos + consumed, *nk;
+            size_t nklen, n1len, n2len;
+            if (rest && resp_peek_arg1(nb, rest, &nk, &nklen, &n1len)) {
+                ks_prefetch(c->db, nk, nklen, KS_PF_ENTRY);
+                if (n1len && rest > n1len && resp_peek_arg1(nb + n1len, rest - n1len, &nk, &nklen, &n2len))
+                    ks_prefetch(c->db, nk, nklen, KS_PF_BUCKET);
             }
             command_call(c);
             c->argc = 0;
@@ -502,6 +517,7 @@ static void process_input(client *c) {
         /* auth state may have changed the limits */
         lim.max_multibulk_len = acl_auth_required(c) ? 10 : INT_MAX;
     }
+    c->clock_us = 0;
     /* Invariant 6: one predictable branch while the log is off. */
     if (ws_on() && ws_thread_seq() > seq0 && ws_thread_seq() > c->w->wal_done && !(c->flags & CLIENT_WAL_WAIT)) {
         worker *w = c->w;
@@ -559,7 +575,8 @@ static inline __attribute__((always_inline)) void read_conn(client *c, bool tls)
     }
     c->qlen += (size_t)n;
     atomic_fetch_add_explicit(&c->w->in_bytes, (uint64_t)n, memory_order_relaxed);
-    c->last_interaction_ms = util_ms();
+    int64_t now_us = util_us();
+    c->last_interaction_ms = now_us / 1000;
     if (c->qlen - c->qpos > (size_t)cfg.client_query_buffer_limit) {
         log_warning("Closing client that reached max query buffer length: id=%llu addr=%s (qbuf initial bytes: \"%.32s\")",
                     (unsigned long long)c->id, c->addr, c->qbuf + c->qpos);
@@ -568,7 +585,7 @@ static inline __attribute__((always_inline)) void read_conn(client *c, bool tls)
         return;
     }
     if (c->qlen - c->qpos > c->qbuf_peak) c->qbuf_peak = c->qlen - c->qpos;
-    process_input(c);
+    process_input_at(c, now_us);
     if ((c->flags & CLIENT_CLOSE_ASAP) || !flush_output(c) || !drain_backlog(c)) {
         client_free(c);
         return;

@@ -265,3 +265,41 @@ size_t resp_bulk_remaining(const resp_parser *p, size_t have) {
     size_t need = p->pos + (size_t)p->bulklen + 2;
     return need > have ? need - have : 0;
 }
+
+/* Reads a "<c>digits\r\n" header at buf[*i]; the value, or -1. */
+static long long peek_header(const char *buf, size_t len, size_t *i, char c) {
+    size_t p = *i;
+    if (p >= len || buf[p] != c) return -1;
+    long long v = 0;
+    int digits = 0;
+    for (p++; p < len && buf[p] >= '0' && buf[p] <= '9' && digits < 10; p++, digits++)
+        v = v * 10 + (buf[p] - '0');
+    if (!digits || p + 1 >= len || buf[p] != '\r' || buf[p + 1] != '\n') return -1;
+    *i = p + 2;
+    return v;
+}
+
+bool resp_peek_arg1(const char *buf, size_t len, const char **arg, size_t *arglen, size_t *cmdlen) {
+    size_t i = 0;
+    *cmdlen = 0;
+    long long argc = peek_header(buf, len, &i, '*');
+    if (argc < 2) return false;
+    long long n = peek_header(buf, len, &i, '$');
+    if (n < 0 || (size_t)n + 2 > len - i) return false;
+    i += (size_t)n + 2;
+    long long k = peek_header(buf, len, &i, '$');
+    if (k < 0 || (size_t)k > len - i) return false;
+    *arg = buf + i;
+    *arglen = (size_t)k;
+    /* The command's length, for a peek at the one after it: short
+     * commands only, so a peek stays a few dozen bytes of scanning. */
+    if (argc > 8 || (size_t)k + 2 > len - i) return true;
+    i += (size_t)k + 2;
+    for (long long a = 2; a < argc; a++) {
+        n = peek_header(buf, len, &i, '$');
+        if (n < 0 || (size_t)n + 2 > len - i) return true;
+        i += (size_t)n + 2;
+    }
+    *cmdlen = i;
+    return true;
+}

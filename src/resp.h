@@ -11,6 +11,7 @@
 #ifndef STRATA_RESP_H
 #define STRATA_RESP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,5 +67,13 @@ void resp_bind_args(resp_parser *p, char *buf);
 /* Bytes still missing to complete the bulk being read (0 if not in a
  * bulk): lets the reader allocate a big argument's buffer once. */
 size_t resp_bulk_remaining(const resp_parser *p, size_t have);
+
+/* A hint for prefetching, not a parse: if buf starts with a complete
+ * multibulk header, command name and first argument ("*N\r\n$L\r\nNAME\r\n
+ * $K\r\nKEY"), point *arg at that argument and return true; *cmdlen is
+ * then the whole command's length if it has at most 8 arguments and all
+ * of it is in buf, else 0. Malformed or partial input returns false; the
+ * real parse still judges the bytes. */
+bool resp_peek_arg1(const char *buf, size_t len, const char **arg, size_t *arglen, size_t *cmdlen);
 
 #endif

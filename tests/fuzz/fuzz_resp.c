@@ -59,6 +59,12 @@ static void parse_stream(const uint8_t *data, size_t size, const resp_limits *li
             if (have == 0) break;
             char *buf = malloc(have);
             memcpy(buf, data + start, have);
+            /* The prefetch peek (networking.c) on the same bytes, before
+             * resp_bind_args writes into them. */
+            const char *pk = NULL;
+            size_t pklen = 0, pcmd = 0;
+            bool peeked = resp_peek_arg1(buf, have, &pk, &pklen, &pcmd);
+            if (peeked) FUZZ_CHECK(pk >= buf && pklen <= have && (size_t)(pk - buf) <= have - pklen);
             size_t consumed = 0;
             enum resp_status st = resp_parse(&p, buf, have, lim, &consumed);
             if (st == RESP_AGAIN) {
@@ -76,6 +82,12 @@ static void parse_stream(const uint8_t *data, size_t size, const resp_limits *li
             FUZZ_CHECK(consumed > 0 && consumed <= have);
             if (st == RESP_OK) {
                 FUZZ_CHECK(p.argc > 0);
+                /* Where the parser accepts a command the peek also read,
+                 * both name the same first argument and length. */
+                if (peeked && p.argc >= 2) {
+                    FUZZ_CHECK(pk == buf + p.argv[1].off && pklen == p.argv[1].len);
+                    if (pcmd) FUZZ_CHECK(pcmd == consumed);
+                }
                 resp_bind_args(&p, buf);
                 int argc = p.argc;
                 log_bytes(r, &argc, sizeof(argc));

@@ -641,3 +641,48 @@ TEST(resp_force_inline) {
     CHECK_STR(p.argv[1].ptr, "two words");
     resp_parser_free(&p);
 }
+
+/* The prefetch peek (networking.c) finds argument 1 of a complete header
+ * and declines anything partial or malformed, reading only len bytes (each
+ * case in a heap buffer of exactly its length, so ASan sees overreads). */
+static bool peek(const char *s, size_t n, const char **arg, size_t *alen) {
+    char *copy = xmalloc(n ? n : 1);
+    memcpy(copy, s, n);
+    size_t cmdlen;
+    bool ok = resp_peek_arg1(copy, n, arg, alen, &cmdlen);
+    if (ok) *arg = s + (*arg - copy);
+    free(copy);
+    return ok;
+}
+
+TEST(resp_peek_arg1) {
+    const char *arg = NULL;
+    size_t alen = 0;
+    const char full[] = "*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$1\r\nv\r\n";
+    CHECK(peek(full, sizeof(full) - 1, &arg, &alen));
+    CHECK_EQ(alen, 5);
+    CHECK(arg && memcmp(arg, "key:1", 5) == 0);
+    {
+        size_t cl;
+        char *copy = xmalloc(sizeof(full) - 1);
+        memcpy(copy, full, sizeof(full) - 1);
+        CHECK(resp_peek_arg1(copy, sizeof(full) - 1, &arg, &alen, &cl));
+        CHECK_EQ(cl, sizeof(full) - 1);
+        CHECK(resp_peek_arg1(copy, sizeof(full) - 2, &arg, &alen, &cl));
+        CHECK_EQ(cl, 0);   /* last CRLF missing: length unknown */
+        free(copy);
+    }
+    /* the key itself must be in the buffer; its CRLF need not */
+    size_t upto = (size_t)(strstr(full, "key:1") - full) + 5;
+    CHECK(peek(full, upto, &arg, &alen));
+    for (size_t n = 0; n < upto; n++)
+        if (!CHECK(!peek(full, n, &arg, &alen))) break;
+    const char *bad[] = {"*1\r\n$4\r\nPING\r\n", "PING\r\n", "*2\r\n$3\r\nGET\r\n:5\r\n",
+                         "*2\r\n$x\r\nGET\r\n$1\r\nk\r\n", "*2\r\n$3\nGET\r\n$1\r\nk\r\n",
+                         "*2\r\n$99999999999\r\nGET\r\n$1\r\nk\r\n", "*2\r\n$3\r\nGET\r\n$-1\r\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (!CHECK(!peek(bad[i], strlen(bad[i]), &arg, &alen))) break;
+    const char empty[] = "*2\r\n$3\r\nGET\r\n$0\r\n\r\n";
+    CHECK(peek(empty, sizeof(empty) - 1, &arg, &alen));
+    CHECK_EQ(alen, 0);
+}
