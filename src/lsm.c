@@ -509,7 +509,8 @@ void lsm_close(lsm *l) {
     if (!l) return;
     if (l->thr_started) {
         pthread_mutex_lock(&l->mu);
-        l->stopping = true;
+        /* atomic: a running compaction polls it without the mutex */
+        __atomic_store_n(&l->stopping, true, __ATOMIC_RELAXED);
         pthread_cond_broadcast(&l->cv);
         pthread_mutex_unlock(&l->mu);
         pthread_join(l->thr, NULL);
