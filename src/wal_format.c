@@ -59,6 +59,13 @@ static size_t body_size(const wal_rec *r) {
     }
 }
 
+/* A length-prefixed byte string (u32 length, bytes): keys, values, data. */
+static uint8_t *put_bytes(uint8_t *p, const char *bytes, size_t len) {
+    put32(p, (uint32_t)len);
+    if (len) memcpy(p + 4, bytes, len);
+    return p + 4 + len;
+}
+
 size_t walf_encoded_size(const wal_rec *r) { return WALF_REC_HDR + body_size(r); }
 
 size_t walf_encode(uint8_t *out, const wal_rec *r) {
@@ -71,31 +78,23 @@ size_t walf_encode(uint8_t *out, const wal_rec *r) {
         put32(p, r->db); p += 4;
         *p++ = r->flags;
         put64(p, (uint64_t)r->expire_ms); p += 8;
-        put32(p, (uint32_t)r->klen); p += 4;
-        memcpy(p, r->key, r->klen); p += r->klen;
-        put32(p, (uint32_t)r->vlen); p += 4;
-        if (r->vlen) memcpy(p, r->val, r->vlen);
-        p += r->vlen;
+        p = put_bytes(p, r->key, r->klen);
+        p = put_bytes(p, r->val, r->vlen);
         break;
     case WALF_DEL:
         put32(p, r->db); p += 4;
-        put32(p, (uint32_t)r->klen); p += 4;
-        memcpy(p, r->key, r->klen); p += r->klen;
+        p = put_bytes(p, r->key, r->klen);
         break;
     case WALF_EXPIRE:
         put32(p, r->db); p += 4;
         put64(p, (uint64_t)r->expire_ms); p += 8;
-        put32(p, (uint32_t)r->klen); p += 4;
-        memcpy(p, r->key, r->klen); p += r->klen;
+        p = put_bytes(p, r->key, r->klen);
         break;
     case WALF_SETRANGE:
         put32(p, r->db); p += 4;
         put64(p, r->offset); p += 8;
-        put32(p, (uint32_t)r->klen); p += 4;
-        memcpy(p, r->key, r->klen); p += r->klen;
-        put32(p, (uint32_t)r->vlen); p += 4;
-        if (r->vlen) memcpy(p, r->val, r->vlen);
-        p += r->vlen;
+        p = put_bytes(p, r->key, r->klen);
+        p = put_bytes(p, r->val, r->vlen);
         break;
     case WALF_FLUSHDB:
         put32(p, r->db); p += 4;
